@@ -1,0 +1,121 @@
+"""Request-wide concerns: audit origin, idle timeout, forced password change, headers."""
+
+import time
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from . import audit
+from .models import SecurityPolicy
+
+
+def client_ip(request) -> str | None:
+    # Behind nginx the real address arrives in X-Real-IP (docs/operations.md).
+    return request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR") or None
+
+
+class RequestContextMiddleware:
+    """Sets the audit origin (actor, IP, request id) for everything this request writes."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.request_id = uuid.uuid4().hex[:16]
+        user = request.user if request.user.is_authenticated else None
+        token = audit.set_origin(audit.Origin(
+            actor=user, ip=client_ip(request), request_id=request.request_id,
+            channel="api" if request.path.startswith("/api/") else "web"))
+        try:
+            response = self.get_response(request)
+        finally:
+            audit.reset_origin(token)
+        response["X-Request-ID"] = request.request_id
+        return response
+
+
+class IdleTimeoutMiddleware:
+    """Signs a page session out after the policy's idle minutes (会话超时)."""
+
+    SESSION_KEY = "last_activity"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = time.time()
+            last = request.session.get(self.SESSION_KEY)
+            idle_limit = SecurityPolicy.current().idle_timeout_minutes * 60
+            if last is not None and now - last > idle_limit:
+                audit.record("auth.session_timeout", request.user,
+                             detail={"idle_seconds": int(now - last)})
+                logout(request)
+                messages.warning(request, "您长时间未操作，已自动退出，请重新登录。")
+                if request.path.startswith("/api/") or request.headers.get("HX-Request"):
+                    from django.http import JsonResponse
+
+                    return JsonResponse({"detail": "会话已超时，请重新登录"}, status=401)
+                return redirect(f"{reverse('login')}?next={request.path}")
+            request.session[self.SESSION_KEY] = now
+        return self.get_response(request)
+
+
+class ForcePasswordChangeMiddleware:
+    """Until a new account has chosen its own password, only the change page is open."""
+
+    ALLOWED = ("/password/change/", "/logout/", "/static/", "/api/health")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if (user.is_authenticated and user.must_change_password
+                and not request.path.startswith(self.ALLOWED)):
+            if request.path.startswith("/api/"):
+                from django.http import JsonResponse
+
+                return JsonResponse({"detail": "首次登录须先修改密码"}, status=403)
+            return redirect("password_change")
+        return self.get_response(request)
+
+
+CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self' ws: wss:",
+    "media-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+class SecurityHeadersMiddleware:
+    """CSP without inline script or style, plus the headers Django does not set."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        # The OpenAPI docs page (Swagger UI) needs inline script; it is served only to
+        # signed-in users and gets a relaxed policy of its own.
+        if request.path.startswith("/api/docs"):
+            response.setdefault("Content-Security-Policy",
+                                CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+                                .replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"))
+        else:
+            response.setdefault("Content-Security-Policy", CSP)
+        response.setdefault("Permissions-Policy", "camera=(), geolocation=(), microphone=(self)")
+        if request.user.is_authenticated if hasattr(request, "user") else False:
+            response.setdefault("Cache-Control", "no-store")
+        return response

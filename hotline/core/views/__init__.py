@@ -1,0 +1,1 @@
+"""Pages of the core context. Thin: parse input, call a service or selector, render."""

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from .api import api
+
+urlpatterns = [
+    path("api/", api.urls),
+    path("djadmin/", admin.site.urls),
+    path("", include("hotline.core.urls")),
+]
+
+handler400 = "hotline.web.views.bad_request"
+handler403 = "hotline.web.views.forbidden"
+handler404 = "hotline.web.views.not_found"
+handler500 = "hotline.web.views.server_error"

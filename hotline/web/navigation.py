@@ -1,0 +1,61 @@
+"""The navigation menu, declared as data: each entry says who sees it.
+
+An entry is shown when the user holds one of its ``roles`` or one of its
+``permissions`` (either list may be empty). Later capabilities add their entries here.
+"""
+
+from dataclasses import dataclass, field
+
+from django.urls import NoReverseMatch, reverse
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    icon: str  # name of an icon in web/static/img/icons.svg
+    section: str = "工作台"
+    roles: tuple[str, ...] = ()
+    permissions: tuple[str, ...] = ()
+    everyone: bool = False
+
+    def visible_to(self, user) -> bool:
+        if self.everyone:
+            return True
+        if any(code in user.role_codes for code in self.roles):
+            return True
+        return any(user.can(p) for p in self.permissions)
+
+
+BUSINESS = ("agent", "team_leader", "dispatcher", "callback", "qa", "kb_editor", "analyst",
+            "trainer", "manager", "office", "unit_handler")
+
+NAVIGATION: list[NavItem] = [
+    NavItem("首页", "home", "home", everyone=True),
+    NavItem("组织架构", "org", "org", section="组织", permissions=("org.view", "org.manage")),
+    NavItem("工作日历", "calendar", "calendar", section="组织",
+            permissions=("calendar.view", "calendar.manage")),
+    NavItem("账号管理", "accounts", "users", section="系统管理", permissions=("accounts.manage",)),
+    NavItem("后台维护", "admin:index", "settings", section="系统管理", permissions=("org.manage",)),
+    NavItem("角色分配", "security_roles", "shield", section="安全管理", permissions=("roles.assign",)),
+    NavItem("权限配置", "security_permissions", "key", section="安全管理",
+            permissions=("permissions.manage",)),
+    NavItem("安全策略", "security_policy", "lock", section="安全管理", permissions=("policy.manage",)),
+    NavItem("审计日志", "audit", "audit", section="审计", permissions=("audit.read",)),
+    NavItem("个人设置", "profile", "user", section="我的", everyone=True),
+]
+
+
+def menu_for(user) -> list[tuple[str, list[dict]]]:
+    """Sections with the entries this user may open, in declaration order."""
+    sections: dict[str, list[dict]] = {}
+    for item in NAVIGATION:
+        if not item.visible_to(user):
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        sections.setdefault(item.section, []).append(
+            {"label": item.label, "url": url, "icon": item.icon, "name": item.url_name})
+    return list(sections.items())
