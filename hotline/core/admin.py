@@ -8,7 +8,9 @@ admins and have their own pages. Every save is audited like a service write.
 from django.contrib import admin
 
 from . import audit, workdays
+from .errors import HotlineError
 from .models import CalendarDay, HandlingUnit, Platform, Skill, Team, User
+from .services import require_may_manage_account
 
 
 class HotlineAdminSite(admin.AdminSite):
@@ -92,11 +94,17 @@ class UserAdmin(AuditedAdmin):
     def has_add_permission(self, request):
         return False  # accounts are opened on the account page, which sets the password
 
-    def save_model(self, request, obj, form, change):
-        from .services import require_may_manage_account
-
-        require_may_manage_account(request.user, User.objects.get(pk=obj.pk))
-        super().save_model(request, obj, form, change)
+    def has_change_permission(self, request, obj=None):
+        """Read-only where the services would refuse (e.g. the audit admin's account)."""
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is None:
+            return True
+        try:
+            require_may_manage_account(request.user, obj)
+        except HotlineError:
+            return False
+        return True
 
 
 @admin.register(CalendarDay)

@@ -137,7 +137,7 @@ ACTION_LABELS = {
     "role.permission_withdraw": "收回权限", "policy.update": "修改安全策略",
     "token.create": "申请令牌", "token.revoke": "吊销令牌", "phone.reveal": "查看完整号码",
     "platform.create": "新建平台", "platform.update": "修改平台", "unit.create": "新建承办单位",
-    "unit.update": "修改承办单位", "team.create": "新建班组", "skill.create": "新建技能",
+    "unit.update": "修改承办单位", "team.create": "新建班组", "team.update": "修改班组", "skill.create": "新建技能",
     "calendar.add": "新增日历安排", "calendar.update": "修改日历安排", "calendar.remove": "删除日历安排",
     "calendar.load_shipped": "导入节假日数据", "admin.change": "后台修改", "admin.add": "后台新增",
     "admin.delete": "后台删除", "system.init": "系统初始化",

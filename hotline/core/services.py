@@ -55,7 +55,9 @@ def require_user_in_scope(actor: User | None, user: User) -> None:
     if actor is None:
         return
     scope = scope_of(actor)
-    visible = user.unit_id == scope.unit_id if scope.unit_id else user.platform_id in scope.platform_ids
+    visible = (
+        user.unit_id == scope.unit_id if scope.unit_id else user.platform_id in scope.platform_ids
+    )
     if not visible:
         raise NotFound("用户不存在或不在您的管辖范围内")
 
@@ -106,16 +108,25 @@ def _update(instance: models.Model, action: str, changes: dict, exclude=None) ->
 
 
 @transaction.atomic
-def platform_create(*, actor: User | None, code: str, name: str, level: str,
-                    parent: Platform | None = None, hotline_number: str = "12345") -> Platform:
+def platform_create(
+    *,
+    actor: User | None,
+    code: str,
+    name: str,
+    level: str,
+    parent: Platform | None = None,
+    hotline_number: str = "12345",
+) -> Platform:
     require(actor, "org.manage")
     if parent is None and actor is not None:
         raise Forbidden("只能在您管辖的平台之下新建平台")
     if parent is not None:
         require_platform_in_scope(actor, parent)
-    return _create(Platform(code=code, name=name, level=level, parent=parent,
-                            hotline_number=hotline_number), "platform.create",
-                   exclude=["path"])
+    return _create(
+        Platform(code=code, name=name, level=level, parent=parent, hotline_number=hotline_number),
+        "platform.create",
+        exclude=["path"],
+    )
 
 
 @transaction.atomic
@@ -128,16 +139,31 @@ def platform_update(*, actor: User | None, platform: Platform, **changes) -> Pla
 
 
 @transaction.atomic
-def unit_create(*, actor: User | None, platform: Platform, code: str, name: str,
-                kind: str = HandlingUnit.Kind.BUREAU, short_name: str = "",
-                contact_phone: str = "") -> HandlingUnit:
+def unit_create(
+    *,
+    actor: User | None,
+    platform: Platform,
+    code: str,
+    name: str,
+    kind: str = HandlingUnit.Kind.BUREAU,
+    short_name: str = "",
+    contact_phone: str = "",
+) -> HandlingUnit:
     require(actor, "org.manage")
     require_platform_in_scope(actor, platform)
     if HandlingUnit.objects.filter(platform=platform, code=code).exists():
         raise Conflict(f"单位编码 {code} 已存在", field="code")
-    return _create(HandlingUnit(platform=platform, code=code, name=name, kind=kind,
-                                short_name=short_name, contact_phone=contact_phone),
-                   "unit.create")
+    return _create(
+        HandlingUnit(
+            platform=platform,
+            code=code,
+            name=name,
+            kind=kind,
+            short_name=short_name,
+            contact_phone=contact_phone,
+        ),
+        "unit.create",
+    )
 
 
 @transaction.atomic
@@ -148,8 +174,9 @@ def unit_update(*, actor: User | None, unit: HandlingUnit, **changes) -> Handlin
 
 
 @transaction.atomic
-def team_create(*, actor: User | None, platform: Platform, name: str,
-                leader: User | None = None) -> Team:
+def team_create(
+    *, actor: User | None, platform: Platform, name: str, leader: User | None = None
+) -> Team:
     require(actor, "org.manage")
     require_platform_in_scope(actor, platform)
     if Team.objects.filter(platform=platform, name=name).exists():
@@ -180,9 +207,13 @@ def user_skill_set(*, actor: User | None, user: User, skill: Skill, level: int |
             current.delete()
     else:
         UserSkill.objects.update_or_create(user=user, skill=skill, defaults={"level": level})
-    audit.record("user.skill_set", user, before=before,
-                 after={"level": level} if level is not None else {},
-                 detail={"skill": skill.name})
+    audit.record(
+        "user.skill_set",
+        user,
+        before=before,
+        after={"level": level} if level is not None else {},
+        detail={"skill": skill.name},
+    )
 
 
 # --- accounts ------------------------------------------------------------------------------------
@@ -193,8 +224,12 @@ def generate_password(length: int = 12) -> str:
     alphabet = string.ascii_letters + string.digits + "@#%+=!"
     while True:
         candidate = "".join(secrets.choice(alphabet) for _ in range(length))
-        if (any(c.islower() for c in candidate) and any(c.isupper() for c in candidate)
-                and any(c.isdigit() for c in candidate) and any(c in "@#%+=!" for c in candidate)):
+        if (
+            any(c.islower() for c in candidate)
+            and any(c.isupper() for c in candidate)
+            and any(c.isdigit() for c in candidate)
+            and any(c in "@#%+=!" for c in candidate)
+        ):
             return candidate
 
 
@@ -208,30 +243,62 @@ def _validate_password(password: str, user: User) -> None:
 ACCOUNT_FIELDS = ("display_name", "phone", "employee_no", "email", "platform", "unit", "team")
 
 
-@transaction.atomic
-def user_create(*, actor: User | None, username: str, display_name: str, platform: Platform,
-                unit: HandlingUnit | None = None, team: Team | None = None, phone: str = "",
-                employee_no: str = "", email: str = "", password: str | None = None,
-                must_change_password: bool = True) -> tuple[User, str]:
-    """Open an account (系统管理员). Returns the user and the initial password, which the
-    user must change at first login."""
-    require(actor, "accounts.manage")
+def _new_account(
+    actor: User | None,
+    *,
+    username: str,
+    display_name: str,
+    platform: Platform,
+    unit: HandlingUnit | None = None,
+    team: Team | None = None,
+    phone: str = "",
+    employee_no: str = "",
+    email: str = "",
+    must_change_password: bool = True,
+) -> User:
+    """An unsaved account, checked: in the actor's scope, unit on the platform, name free."""
     require_platform_in_scope(actor, platform)
     if unit is not None and unit.platform_id != platform.pk:
         raise Invalid("承办单位不属于所选平台", field="unit")
     if User.objects.filter(username=username).exists():
         raise Conflict(f"登录名 {username} 已被使用", field="username")
-    user = User(username=username, display_name=display_name, platform=platform, unit=unit,
-                team=team, phone=phone, employee_no=employee_no, email=email,
-                must_change_password=must_change_password)
-    password = password or generate_password()
-    _validate_password(password, user)
-    user.set_password(password)
+    return User(
+        username=username,
+        display_name=display_name,
+        platform=platform,
+        unit=unit,
+        team=team,
+        phone=phone,
+        employee_no=employee_no,
+        email=email,
+        must_change_password=must_change_password,
+    )
+
+
+def _open_account(user: User, **detail) -> User:
     user.password_changed_at = timezone.now()
     _clean(user, exclude=["password"])
     user.save()
-    audit.record("user.create", user, after=audit.snapshot(user, fields=("username", *ACCOUNT_FIELDS)))
-    return user, password
+    audit.record(
+        "user.create",
+        user,
+        detail=detail,
+        after=audit.snapshot(user, fields=("username", *ACCOUNT_FIELDS)),
+    )
+    return user
+
+
+@transaction.atomic
+def user_create(*, actor: User | None, password: str | None = None, **account) -> tuple[User, str]:
+    """Open an account (系统管理员): username, display_name, platform, and optionally unit,
+    team, phone, employee_no, email, must_change_password. Returns the user and the
+    initial password, which the user must change at first login."""
+    require(actor, "accounts.manage")
+    user = _new_account(actor, **account)
+    password = password or generate_password()
+    _validate_password(password, user)
+    user.set_password(password)
+    return _open_account(user), password
 
 
 @transaction.atomic
@@ -251,7 +318,9 @@ def user_update(*, actor: User | None, user: User, **changes) -> User:
         setattr(user, field, value)
     _clean(user, exclude=["password"])
     user.save()
-    audit.record("user.update", user, before=before, after=audit.snapshot(user, fields=ACCOUNT_FIELDS))
+    audit.record(
+        "user.update", user, before=before, after=audit.snapshot(user, fields=ACCOUNT_FIELDS)
+    )
     return user
 
 
@@ -264,9 +333,15 @@ def user_set_active(*, actor: User | None, user: User, active: bool) -> User:
     user.is_active = active
     user.save(update_fields=["is_active"])
     if not active:
-        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    audit.record("user.enable" if active else "user.disable", user, before=before,
-                 after={"is_active": active})
+        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+    audit.record(
+        "user.enable" if active else "user.disable",
+        user,
+        before=before,
+        after={"is_active": active},
+    )
     return user
 
 
@@ -280,8 +355,15 @@ def user_reset_password(*, actor: User | None, user: User, password: str | None 
     user.must_change_password = True
     user.failed_logins, user.locked_until = 0, None
     user.password_changed_at = timezone.now()
-    user.save(update_fields=["password", "must_change_password", "failed_logins",
-                             "locked_until", "password_changed_at"])
+    user.save(
+        update_fields=[
+            "password",
+            "must_change_password",
+            "failed_logins",
+            "locked_until",
+            "password_changed_at",
+        ]
+    )
     audit.record("user.password_reset", user)
     return password
 
@@ -344,8 +426,9 @@ def role_assign(*, actor: User | None, user: User, role: str) -> RoleAssignment:
             assignment = RoleAssignment.objects.create(user=user, role=role)
     except IntegrityError:
         raise Conflict("三权分立：该账号已担任一种管理员角色") from None
-    audit.record("role.assign", user, before={"roles": sorted(held)},
-                 after={"roles": sorted(held | {role})})
+    audit.record(
+        "role.assign", user, before={"roles": sorted(held)}, after={"roles": sorted(held | {role})}
+    )
     return assignment
 
 
@@ -359,8 +442,9 @@ def role_revoke(*, actor: User | None, user: User, role: str) -> None:
     if role not in held:
         raise NotFound("该账号没有此角色")
     RoleAssignment.objects.filter(user=user, role=role).delete()
-    audit.record("role.revoke", user, before={"roles": sorted(held)},
-                 after={"roles": sorted(held - {role})})
+    audit.record(
+        "role.revoke", user, before={"roles": sorted(held)}, after={"roles": sorted(held - {role})}
+    )
 
 
 @transaction.atomic
@@ -372,7 +456,9 @@ def role_permission_set(*, actor: User | None, role: str, permission: str, grant
     if ROLES[role].admin:
         raise Forbidden("三权分立：管理员角色的权限固定，不能调整")
     if granted and not grantable(role, permission):
-        raise Forbidden(f"“{PERMISSIONS[permission].name}”为管理员专属权限，不能授予{ROLES[role].name}")
+        raise Forbidden(
+            f"“{PERMISSIONS[permission].name}”为管理员专属权限，不能授予{ROLES[role].name}"
+        )
     exists = RolePermission.objects.filter(role=role, permission=permission).exists()
     if granted == exists:
         return
@@ -380,9 +466,14 @@ def role_permission_set(*, actor: User | None, role: str, permission: str, grant
         RolePermission.objects.create(role=role, permission=permission)
     else:
         RolePermission.objects.filter(role=role, permission=permission).delete()
-    audit.record("role.permission_grant" if granted else "role.permission_withdraw",
-                 object_type="role", object_id=role, object_repr=ROLES[role].name,
-                 before={permission: exists}, after={permission: granted})
+    audit.record(
+        "role.permission_grant" if granted else "role.permission_withdraw",
+        object_type="role",
+        object_id=role,
+        object_repr=ROLES[role].name,
+        before={permission: exists},
+        after={permission: granted},
+    )
 
 
 def role_permissions_seed() -> int:
@@ -415,7 +506,10 @@ def policy_update(*, actor: User | None, **changes) -> SecurityPolicy:
         low, high, message = POLICY_LIMITS[field]
         if not isinstance(value, int) or not low <= value <= high:
             raise Invalid(message, field=field)
-    policy = SecurityPolicy.objects.select_for_update().order_by("pk").first() or SecurityPolicy.objects.create()
+    policy = (
+        SecurityPolicy.objects.select_for_update().order_by("pk").first()
+        or SecurityPolicy.objects.create()
+    )
     return _update(policy, "policy.update", changes)
 
 
@@ -461,8 +555,11 @@ def phone_reveal(*, actor: User, obj: models.Model, field: str = "phone", reason
     """Show a full phone number (numbers are masked by default). A permission, audited."""
     require(actor, "phone.reveal")
     number = getattr(obj, field, "") or ""
-    audit.record("phone.reveal", obj, detail={"field": field, "masked": mask_phone(number),
-                                              "reason": reason[:100]})
+    audit.record(
+        "phone.reveal",
+        obj,
+        detail={"field": field, "masked": mask_phone(number), "reason": reason[:100]},
+    )
     return number
 
 
@@ -470,8 +567,9 @@ def phone_reveal(*, actor: User, obj: models.Model, field: str = "phone", reason
 
 
 @transaction.atomic
-def calendar_day_set(*, actor: User | None, date: dt.date, kind: str, name: str,
-                     provisional: bool = False) -> CalendarDay:
+def calendar_day_set(
+    *, actor: User | None, date: dt.date, kind: str, name: str, provisional: bool = False
+) -> CalendarDay:
     require(actor, "calendar.manage")
     if kind not in CalendarDay.Kind.values:
         raise Invalid("类型须为“放假”或“调休上班”", field="kind")
@@ -482,10 +580,13 @@ def calendar_day_set(*, actor: User | None, date: dt.date, kind: str, name: str,
         raise Invalid("调休上班日应为周六或周日", field="date")
     day = CalendarDay.objects.filter(date=date).first()
     if day is None:
-        day = _create(CalendarDay(date=date, kind=kind, name=name, provisional=provisional),
-                      "calendar.add")
+        day = _create(
+            CalendarDay(date=date, kind=kind, name=name, provisional=provisional), "calendar.add"
+        )
     else:
-        day = _update(day, "calendar.update", {"kind": kind, "name": name, "provisional": provisional})
+        day = _update(
+            day, "calendar.update", {"kind": kind, "name": name, "provisional": provisional}
+        )
     transaction.on_commit(workdays.forget)
     return day
 
@@ -507,15 +608,22 @@ def calendar_load_shipped(*, actor: User | None) -> int:
     require(actor, "calendar.manage")
     known = set(CalendarDay.objects.values_list("date", flat=True))
     new = [
-        CalendarDay(date=dt.date.fromisoformat(row["date"]), kind=row["kind"], name=row["name"],
-                    provisional=row.get("provisional", False))
+        CalendarDay(
+            date=dt.date.fromisoformat(row["date"]),
+            kind=row["kind"],
+            name=row["name"],
+            provisional=row.get("provisional", False),
+        )
         for row in workdays.shipped_days()
         if dt.date.fromisoformat(row["date"]) not in known
     ]
     CalendarDay.objects.bulk_create(new)
     if new:
-        audit.record("calendar.load_shipped", object_type="core.calendarday",
-                     detail={"days": len(new), "from": str(new[0].date), "to": str(new[-1].date)})
+        audit.record(
+            "calendar.load_shipped",
+            object_type="core.calendarday",
+            detail={"days": len(new), "from": str(new[0].date), "to": str(new[-1].date)},
+        )
     transaction.on_commit(workdays.forget)
     return len(new)
 
@@ -527,3 +635,39 @@ def worker_heartbeat(name: str = "worker") -> None:
     """Liveness of the worker, read by /api/health (not audited: it is not a person's act)."""
     WorkerHeartbeat.objects.update_or_create(name=name, defaults={"beat_at": timezone.now()})
 
+
+@transaction.atomic
+def user_create_many(
+    *, actor: User | None, accounts: list[dict], password: str, must_change_password: bool = True
+) -> list[User]:
+    """Open many accounts sharing one initial password (a new shift's intake, the demo
+    hotline). Each account is checked and audited as by :func:`user_create`, and the
+    password is validated against each; but it is hashed once — one PBKDF2 run (~0.3 s)
+    instead of one per account — so all of them store the same hash string. Hence for
+    initial passwords (changed at first login) and demo accounts only."""
+    require(actor, "accounts.manage")
+    encoded = ""
+    users = []
+    for fields in accounts:
+        user = _new_account(actor, must_change_password=must_change_password, **fields)
+        _validate_password(password, user)
+        if not encoded:
+            user.set_password(password)
+            encoded = user.password
+        user.password = encoded
+        users.append(_open_account(user, bulk=len(accounts)))
+    return users
+
+
+@transaction.atomic
+def team_set_leader(*, actor: User | None, team: Team, leader: User | None) -> Team:
+    """Name a team's leader (班长), or clear it with ``leader=None``."""
+    require(actor, "org.manage")
+    require_platform_in_scope(actor, team.platform)
+    if leader is not None:
+        require_user_in_scope(actor, leader)
+        if leader.platform_id != team.platform_id:
+            raise Invalid("班长须为本平台人员", field="leader")
+        if not leader.is_active:
+            raise Invalid("该账号已停用，不能担任班长", field="leader")
+    return _update(team, "team.update", {"leader": leader})

@@ -48,8 +48,7 @@ def login_view(request):
             username = form.cleaned_data["username"]
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
             if user is not None:
-                login(request, user)
-                audit.record("auth.login", user, actor=user)
+                login(request, user)  # audited by the user_logged_in receiver (apps.py)
                 return redirect(_safe_next(request) or "home")
             account = User.objects.filter(username=username).first()
             if account is not None and account.is_locked():

@@ -1,0 +1,60 @@
+# 12345 热线平台 — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+# The test suite's own settings: fast password hashing, tasks run inline, its own var dir.
+TEST_ENV := HOTLINE_VAR_DIR=$(CURDIR)/var/test HOTLINE_FAST_PASSWORD_HASHER=1 HOTLINE_TASKS_IMMEDIATE=1
+
+.PHONY: run test test-fast bench lint format screenshots install install-test clean docs
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## make run — install, migrate, load the demo hotline (first time), serve http://127.0.0.1:$(PORT)
+run: install
+	$(BIN)/hotline init --demo --if-empty
+	$(BIN)/hotline run --port $(PORT)
+
+## make test — install test dependencies and run every test (SQLite, or DATABASE_URL)
+test: install-test
+	$(TEST_ENV) $(BIN)/pytest -q -p no:cacheprovider
+
+## make test-fast — everything but the browser tests
+test-fast: install-test
+	$(TEST_ENV) $(BIN)/pytest -q -p no:cacheprovider -m "not browser"
+
+## make bench — measure speed targets, write docs/benchmarks.md
+bench: install-test
+	HOTLINE_VAR_DIR=$(CURDIR)/var/bench $(BIN)/python scripts/bench.py
+
+## make screenshots — pages of every demo role, into docs/screenshots/
+screenshots: install-test
+	HOTLINE_VAR_DIR=$(CURDIR)/var/shots $(BIN)/python scripts/screenshots.py
+
+lint: install-test
+	$(BIN)/ruff check hotline scripts
+	$(BIN)/ruff format --check hotline scripts
+
+format: install-test
+	$(BIN)/ruff format hotline scripts
+	$(BIN)/ruff check --fix hotline scripts
+
+clean:
+	rm -rf var/test var/bench var/shots .pytest_cache
+
+## make docs — regenerate the reference docs that are derived from declarations
+docs: install
+	DJANGO_SETTINGS_MODULE=hotline.settings HOTLINE_VAR_DIR=$(CURDIR)/var $(BIN)/python -c "import django; django.setup(); from hotline.core import reference; print(*reference.write_all(), sep='\n')"

@@ -1,0 +1,74 @@
+"""hotline run: the embedded hotline — web (uvicorn, ASGI) and worker (Huey consumer
+threads) in one process, so that worker events reach browsers over the in-process bus."""
+
+import logging
+import socket
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+logger = logging.getLogger("hotline.run")
+
+
+class Command(BaseCommand):
+    help = "启动热线平台（网页 + 后台任务，同一进程）"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=2, help="后台任务线程数")
+        parser.add_argument("--no-worker", action="store_true",
+                            help="只启动网页（分布式部署时后台任务由 hotline worker 承担）")
+        parser.add_argument("--no-migrate", action="store_true")
+
+    def handle(self, *args, **options):
+        import uvicorn
+
+        if not 1 <= options["port"] <= 65535:
+            raise CommandError("端口须在 1–65535 之间")
+        self._check_port_free(options["host"], options["port"])
+        if not options["no_migrate"]:
+            call_command("migrate", interactive=False, verbosity=0)
+        consumer = None if options["no_worker"] else self._start_worker(options["workers"])
+        self._banner(options["host"], options["port"], consumer is not None)
+        config = uvicorn.Config("hotline.asgi:application", host=options["host"],
+                                port=options["port"], lifespan="off", log_level="warning",
+                                proxy_headers=True, ws="websockets")
+        try:
+            uvicorn.Server(config).run()
+        finally:
+            if consumer is not None:
+                consumer.stop(graceful=True)
+
+    @staticmethod
+    def _check_port_free(host: str, port: int) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                raise CommandError(f"端口 {port} 已被占用，请用 --port 指定其他端口") from None
+
+    @staticmethod
+    def _start_worker(workers: int):
+        from huey.contrib.djhuey import HUEY
+
+        from hotline.core.tasks import heartbeat_now
+
+        consumer = HUEY.create_consumer(workers=workers, worker_type="thread", periodic=True,
+                                        check_worker_health=True)
+        consumer.start()
+        heartbeat_now()  # report liveness at once rather than at the next whole minute
+        return consumer
+
+    def _banner(self, host: str, port: int, worker: bool) -> None:
+        from hotline.core.management.commands.init import print_logins
+
+        url = f"http://{host}:{port}"
+        database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+        self.stdout.write(self.style.SUCCESS(f"\n{settings.HOTLINE_PLATFORM_NAME} 已启动：{url}"))
+        self.stdout.write(f"数据库：{database}　消息总线：{'Redis' if settings.REDIS_URL else '进程内'}"
+                          f"　后台任务：{'同进程' if worker else '未启动'}")
+        print_logins(self.stdout)
+        self.stdout.write("\n按 Ctrl+C 停止。")
