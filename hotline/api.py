@@ -28,8 +28,9 @@ class BearerToken(HttpBearer):
         request.user = user
         # The request started anonymous; from here its writes are this user's.
         previous = audit.current_origin()
-        audit.set_origin(audit.Origin(actor=user, ip=previous.ip,
-                                      request_id=previous.request_id, channel="api"))
+        audit.set_origin(
+            audit.Origin(actor=user, ip=previous.ip, request_id=previous.request_id, channel="api")
+        )
         return user
 
 
@@ -52,10 +53,17 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 
-FIELD_NAMES = {"missing": "缺少必填项", "int_parsing": "应为整数", "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
-               "date_parsing": "日期格式应为 YYYY-MM-DD", "string_too_long": "内容过长",
-               "string_type": "应为文本", "bool_parsing": "应为 true 或 false",
-               "json_invalid": "JSON 格式错误", "literal_error": "取值不在允许范围内"}
+FIELD_NAMES = {
+    "missing": "缺少必填项",
+    "int_parsing": "应为整数",
+    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
+    "date_parsing": "日期格式应为 YYYY-MM-DD",
+    "string_too_long": "内容过长",
+    "string_type": "应为文本",
+    "bool_parsing": "应为 true 或 false",
+    "json_invalid": "JSON 格式错误",
+    "literal_error": "取值不在允许范围内",
+}
 
 
 @api.exception_handler(HotlineError)
@@ -73,8 +81,10 @@ def on_validation_error(request, exc: NinjaValidationError):
         location = ".".join(str(p) for p in error.get("loc", ())[1:]) or "请求"
         problems.append(f"{location}：{FIELD_NAMES.get(error.get('type'), '格式不正确')}")
     return api.create_response(
-        request, {"detail": "请求数据不正确：" + "；".join(problems), "errors": exc.errors},
-        status=422)
+        request,
+        {"detail": "请求数据不正确：" + "；".join(problems), "errors": exc.errors},
+        status=422,
+    )
 
 
 @api.exception_handler(AuthenticationError)

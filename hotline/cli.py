@@ -1,12 +1,12 @@
 """The ``hotline`` command: Django's management commands under product names.
 
-    hotline init [--demo] [--orders N --calls N]   create or upgrade the database
-    hotline run [--port P]                          web + worker in one process (embedded)
-    hotline worker                                  a worker alone (distributed)
-    hotline token USERNAME                          print a new API token
-    hotline createadmin USERNAME --role ROLE        open one of the three admin accounts
-    hotline resetpassword USERNAME                  new initial password (operator's door)
-    hotline check                                   installation self-check
+hotline init [--demo] [--orders N --calls N]   create or upgrade the database
+hotline run [--port P]                          web + worker in one process (embedded)
+hotline worker                                  a worker alone (distributed)
+hotline token USERNAME                          print a new API token
+hotline createadmin USERNAME --role ROLE        open one of the three admin accounts
+hotline resetpassword USERNAME                  new initial password (operator's door)
+hotline check                                   installation self-check
 """
 
 import os

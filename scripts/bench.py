@@ -10,7 +10,6 @@ import datetime as dt
 import os
 import platform
 import resource
-import statistics
 import sys
 import threading
 import time
@@ -82,8 +81,12 @@ def main() -> None:
     if not Platform.objects.exists():
         start = time.perf_counter()
         demo.load_demo()
-        note(f"[{vendor}] 载入演示热线（hotline init --demo，真实 PBKDF2 口令散列）",
-             f"{time.perf_counter() - start:.1f} s", "", None)
+        note(
+            f"[{vendor}] 载入演示热线（hotline init --demo，真实 PBKDF2 口令散列）",
+            f"{time.perf_counter() - start:.1f} s",
+            "",
+            None,
+        )
 
     # Page switches: each demo role's home page, signed in.
     page_samples = []
@@ -93,18 +96,30 @@ def main() -> None:
         client.get("/")  # warm
         samples = timed(lambda c=client: c.get("/"), 20)
         page_samples += samples
-    note(f"[{vendor}] 各角色首页（{len(demo.DEMO_LOGINS)} 个角色 × 20 次）",
-         f"p50 {pct(page_samples, 50):.1f} ms, p90 {pct(page_samples, 90):.1f} ms, "
-         f"max {max(page_samples):.1f} ms", "90% ≤ 2000 ms", pct(page_samples, 90) <= 2000)
+    note(
+        f"[{vendor}] 各角色首页（{len(demo.DEMO_LOGINS)} 个角色 × 20 次）",
+        f"p50 {pct(page_samples, 50):.1f} ms, p90 {pct(page_samples, 90):.1f} ms, "
+        f"max {max(page_samples):.1f} ms",
+        "90% ≤ 2000 ms",
+        pct(page_samples, 90) <= 2000,
+    )
 
     admin = User.objects.get(username="sysadmin")
     client = Client()
     client.force_login(admin)
-    for path, label in [("/accounts/", "账号列表页"), ("/org/", "组织架构页"), ("/calendar/", "工作日历页")]:
+    for path, label in [
+        ("/accounts/", "账号列表页"),
+        ("/org/", "组织架构页"),
+        ("/calendar/", "工作日历页"),
+    ]:
         client.get(path)
         samples = timed(lambda p=path: client.get(p), 20)
-        note(f"[{vendor}] {label}（系统管理员）", f"p50 {pct(samples, 50):.1f} ms, p90 {pct(samples, 90):.1f} ms",
-             "≤ 2000 ms", pct(samples, 90) <= 2000)
+        note(
+            f"[{vendor}] {label}（系统管理员）",
+            f"p50 {pct(samples, 50):.1f} ms, p90 {pct(samples, 90):.1f} ms",
+            "≤ 2000 ms",
+            pct(samples, 90) <= 2000,
+        )
 
     key = None
     from hotline.core import services
@@ -112,8 +127,12 @@ def main() -> None:
     _, key = services.token_create(actor=None, user=admin, name="bench")
     api = Client(headers={"Authorization": f"Bearer {key}"})
     samples = timed(lambda: api.get("/api/users?limit=50&q=王"), 30)
-    note(f"[{vendor}] API 用户查询（模糊，50 条）", f"p50 {pct(samples, 50):.1f} ms, p90 {pct(samples, 90):.1f} ms",
-         "< 2000 ms", pct(samples, 90) < 2000)
+    note(
+        f"[{vendor}] API 用户查询（模糊，50 条）",
+        f"p50 {pct(samples, 50):.1f} ms, p90 {pct(samples, 90):.1f} ms",
+        "< 2000 ms",
+        pct(samples, 90) < 2000,
+    )
 
     # Calendar arithmetic: every deadline in the product goes through it.
     calendar = workdays.current()
@@ -127,13 +146,20 @@ def main() -> None:
     for i in range(n):
         calendar.add_working_hours(start, 0.5 + i % 40)
     hours_rate = n / (time.perf_counter() - began)
-    note("工作日历：加工作日 / 加工作小时", f"{days_rate:,.0f} / {hours_rate:,.0f} 次每秒", "", None)
+    note(
+        "工作日历：加工作日 / 加工作小时", f"{days_rate:,.0f} / {hours_rate:,.0f} 次每秒", "", None
+    )
 
     # Numbering: single writer and 8 concurrent writers.
     began = time.perf_counter()
     for _ in range(500):
         numbering.next_number("BENCH", "WO")
-    note(f"[{vendor}] 编号生成（单线程 500 个）", f"{500 / (time.perf_counter() - began):,.0f} 个每秒", "", None)
+    note(
+        f"[{vendor}] 编号生成（单线程 500 个）",
+        f"{500 / (time.perf_counter() - began):,.0f} 个每秒",
+        "",
+        None,
+    )
     taken: list[str] = []
     lock = threading.Lock()
 
@@ -150,9 +176,12 @@ def main() -> None:
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
-    note(f"[{vendor}] 编号生成（8 个并发写入者 × 100）",
-         f"{len(taken) / elapsed:,.0f} 个每秒，重复 {len(taken) - len(set(taken))} 个",
-         "无重复", len(set(taken)) == 800)
+    note(
+        f"[{vendor}] 编号生成（8 个并发写入者 × 100）",
+        f"{len(taken) / elapsed:,.0f} 个每秒，重复 {len(taken) - len(set(taken))} 个",
+        "无重复",
+        len(set(taken)) == 800,
+    )
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     note("基准进程内存峰值（Django + 演示数据）", f"{rss:.0f} MiB", "", None)
@@ -171,8 +200,14 @@ def write_report(vendor: str) -> None:
                 sections[current] = [line]
             elif current:
                 sections[current].append(line)
-    lines = [f"## {vendor} — {dt.datetime.now():%Y-%m-%d %H:%M}", "", f"机器：{machine()}", "",
-             "| 项目 | 结果 | 目标 | 结论 |", "|---|---|---|---|"]
+    lines = [
+        f"## {vendor} — {dt.datetime.now():%Y-%m-%d %H:%M}",
+        "",
+        f"机器：{machine()}",
+        "",
+        "| 项目 | 结果 | 目标 | 结论 |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in RESULTS]
     sections[vendor] = lines + [""]
     body = "\n".join("\n".join(v) for _, v in sorted(sections.items()))

@@ -49,8 +49,9 @@ class AuditedAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         before = audit.snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
         super().save_model(request, obj, form, change)
-        audit.record("admin.change" if change else "admin.add", obj, before=before,
-                     after=audit.snapshot(obj))
+        audit.record(
+            "admin.change" if change else "admin.add", obj, before=before, after=audit.snapshot(obj)
+        )
 
 
 @admin.register(Platform)
@@ -87,8 +88,17 @@ class UserAdmin(AuditedAdmin):
     list_display = ("username", "display_name", "platform", "unit", "team", "is_active")
     list_filter = ("platform", "is_active")
     search_fields = ("username", "display_name", "employee_no")
-    fields = ("username", "display_name", "employee_no", "phone", "email", "platform", "unit",
-              "team", "is_active")
+    fields = (
+        "username",
+        "display_name",
+        "employee_no",
+        "phone",
+        "email",
+        "platform",
+        "unit",
+        "team",
+        "is_active",
+    )
     readonly_fields = ("username",)
 
     def has_add_permission(self, request):

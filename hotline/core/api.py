@@ -260,7 +260,9 @@ def users(request, role: str = "", q: str = ""):
     if role:
         queryset = queryset.filter(role_assignments__role=role)
     if q:
-        queryset = queryset.filter(display_name__icontains=q) | queryset.filter(username__icontains=q)
+        queryset = queryset.filter(display_name__icontains=q) | queryset.filter(
+            username__icontains=q
+        )
     return queryset.distinct()
 
 
@@ -269,18 +271,32 @@ def user_detail(request, user_id: int):
     return _visible_user(request, user_id)
 
 
-@router.post("/users", response={201: UserCreatedOut}, tags=["账号"], summary="新建账号（系统管理员）")
+@router.post(
+    "/users", response={201: UserCreatedOut}, tags=["账号"], summary="新建账号（系统管理员）"
+)
 def user_create(request, payload: UserCreateIn):
-    platform = selectors.get_or_404(selectors.platforms_visible(request.user), pk=payload.platform_id)
+    platform = selectors.get_or_404(
+        selectors.platforms_visible(request.user), pk=payload.platform_id
+    )
     unit = team = None
     if payload.unit_id is not None:
-        unit = selectors.get_or_404(HandlingUnit.objects.filter(platform=platform), pk=payload.unit_id)
+        unit = selectors.get_or_404(
+            HandlingUnit.objects.filter(platform=platform), pk=payload.unit_id
+        )
     if payload.team_id is not None:
         team = selectors.get_or_404(Team.objects.filter(platform=platform), pk=payload.team_id)
     user, password = services.user_create(
-        actor=request.user, username=payload.username, display_name=payload.display_name,
-        platform=platform, unit=unit, team=team, phone=payload.phone,
-        employee_no=payload.employee_no, email=payload.email, password=payload.password)
+        actor=request.user,
+        username=payload.username,
+        display_name=payload.display_name,
+        platform=platform,
+        unit=unit,
+        team=team,
+        phone=payload.phone,
+        employee_no=payload.employee_no,
+        email=payload.email,
+        password=payload.password,
+    )
     return 201, {"user": user, "initial_password": password}
 
 
@@ -290,12 +306,20 @@ def user_patch(request, user_id: int, payload: UserPatchIn):
     changes = payload.dict(exclude_unset=True)
     if "unit_id" in changes:
         unit_id = changes.pop("unit_id")
-        changes["unit"] = None if unit_id is None else selectors.get_or_404(
-            HandlingUnit.objects.filter(platform=user.platform), pk=unit_id)
+        changes["unit"] = (
+            None
+            if unit_id is None
+            else selectors.get_or_404(
+                HandlingUnit.objects.filter(platform=user.platform), pk=unit_id
+            )
+        )
     if "team_id" in changes:
         team_id = changes.pop("team_id")
-        changes["team"] = None if team_id is None else selectors.get_or_404(
-            Team.objects.filter(platform=user.platform), pk=team_id)
+        changes["team"] = (
+            None
+            if team_id is None
+            else selectors.get_or_404(Team.objects.filter(platform=user.platform), pk=team_id)
+        )
     if any(v is None for k, v in changes.items() if k not in ("unit", "team")):
         raise Invalid("字段不能为空")
     return services.user_update(actor=request.user, user=user, **changes)
@@ -303,13 +327,17 @@ def user_patch(request, user_id: int, payload: UserPatchIn):
 
 @router.post("/users/{user_id}/disable", response=UserOut, tags=["账号"], summary="停用账号")
 def user_disable(request, user_id: int):
-    user = services.user_set_active(actor=request.user, user=_visible_user(request, user_id), active=False)
+    user = services.user_set_active(
+        actor=request.user, user=_visible_user(request, user_id), active=False
+    )
     return user
 
 
 @router.post("/users/{user_id}/enable", response=UserOut, tags=["账号"], summary="启用账号")
 def user_enable(request, user_id: int):
-    user = services.user_set_active(actor=request.user, user=_visible_user(request, user_id), active=True)
+    user = services.user_set_active(
+        actor=request.user, user=_visible_user(request, user_id), active=True
+    )
     return user
 
 
@@ -318,27 +346,42 @@ def user_unlock(request, user_id: int):
     return services.user_unlock(actor=request.user, user=_visible_user(request, user_id))
 
 
-@router.post("/users/{user_id}/reset-password", response=PasswordOut, tags=["账号"], summary="重置密码")
+@router.post(
+    "/users/{user_id}/reset-password", response=PasswordOut, tags=["账号"], summary="重置密码"
+)
 def user_reset_password(request, user_id: int):
-    password = services.user_reset_password(actor=request.user, user=_visible_user(request, user_id))
+    password = services.user_reset_password(
+        actor=request.user, user=_visible_user(request, user_id)
+    )
     return PasswordOut(initial_password=password)
 
 
-@router.post("/users/{user_id}/reveal-phone", response=PhoneOut, tags=["账号"],
-             summary="查看完整号码（留痕）")
+@router.post(
+    "/users/{user_id}/reveal-phone",
+    response=PhoneOut,
+    tags=["账号"],
+    summary="查看完整号码（留痕）",
+)
 def user_reveal_phone(request, user_id: int):
     user = _visible_user(request, user_id)
     return PhoneOut(phone=services.phone_reveal(actor=request.user, obj=user))
 
 
-@router.post("/users/{user_id}/roles", response={201: UserOut}, tags=["角色与权限"], summary="分配角色（安全管理员）")
+@router.post(
+    "/users/{user_id}/roles",
+    response={201: UserOut},
+    tags=["角色与权限"],
+    summary="分配角色（安全管理员）",
+)
 def role_assign(request, user_id: int, payload: RoleIn):
     user = _visible_user(request, user_id)
     services.role_assign(actor=request.user, user=user, role=payload.role)
     return 201, _visible_user(request, user_id)
 
 
-@router.delete("/users/{user_id}/roles/{role}", response=UserOut, tags=["角色与权限"], summary="收回角色")
+@router.delete(
+    "/users/{user_id}/roles/{role}", response=UserOut, tags=["角色与权限"], summary="收回角色"
+)
 def role_revoke(request, user_id: int, role: str):
     services.role_revoke(actor=request.user, user=_visible_user(request, user_id), role=role)
     return _visible_user(request, user_id)
@@ -351,19 +394,27 @@ def role_revoke(request, user_id: int, role: str):
 def role_definitions(request):
     matrix = selectors.permission_matrix()
     return [
-        {"code": row["role"].code, "name": row["role"].name, "admin": row["role"].admin,
-         "permissions": [c["permission"].code for c in row["cells"] if c["granted"]]}
+        {
+            "code": row["role"].code,
+            "name": row["role"].name,
+            "admin": row["role"].admin,
+            "permissions": [c["permission"].code for c in row["cells"] if c["granted"]],
+        }
         for row in matrix
     ]
 
 
-@router.put("/security/roles/{role}/permissions/{permission}", tags=["角色与权限"],
-            summary="授予或收回角色权限（安全管理员）")
+@router.put(
+    "/security/roles/{role}/permissions/{permission}",
+    tags=["角色与权限"],
+    summary="授予或收回角色权限（安全管理员）",
+)
 def role_permission_set(request, role: str, permission: str, payload: GrantIn):
     if role not in ROLES or permission not in PERMISSIONS:
         raise Invalid("未知的角色或权限")
-    services.role_permission_set(actor=request.user, role=role, permission=permission,
-                                 granted=payload.granted)
+    services.role_permission_set(
+        actor=request.user, role=role, permission=permission, granted=payload.granted
+    )
     return {"role": role, "permission": permission, "granted": payload.granted}
 
 
@@ -400,7 +451,8 @@ def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
     from urllib.parse import quote
 
     response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
     return response
 
@@ -408,20 +460,37 @@ def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
 # --- calendar ----------------------------------------------------------------------------------
 
 
-@router.get("/calendar/{year}", response=list[CalendarDayOut], tags=["工作日历"], summary="某年的节假日与调休")
+@router.get(
+    "/calendar/{year}",
+    response=list[CalendarDayOut],
+    tags=["工作日历"],
+    summary="某年的节假日与调休",
+)
 def calendar_year(request, year: int):
     if not 2000 <= year <= 2100:
         raise Invalid("年份须在 2000–2100 之间")
     return selectors.calendar_days(year)
 
 
-@router.put("/calendar/days/{day}", response=CalendarDayOut, tags=["工作日历"], summary="设置某日（系统管理员）")
+@router.put(
+    "/calendar/days/{day}",
+    response=CalendarDayOut,
+    tags=["工作日历"],
+    summary="设置某日（系统管理员）",
+)
 def calendar_day_set(request, day: dt.date, payload: CalendarDayIn):
-    return services.calendar_day_set(actor=request.user, date=day, kind=payload.kind,
-                                     name=payload.name, provisional=payload.provisional)
+    return services.calendar_day_set(
+        actor=request.user,
+        date=day,
+        kind=payload.kind,
+        name=payload.name,
+        provisional=payload.provisional,
+    )
 
 
-@router.delete("/calendar/days/{day}", response={204: None}, tags=["工作日历"], summary="删除某日安排")
+@router.delete(
+    "/calendar/days/{day}", response={204: None}, tags=["工作日历"], summary="删除某日安排"
+)
 def calendar_day_remove(request, day: dt.date):
     services.calendar_day_remove(actor=request.user, date=day)
     return 204, None
@@ -439,4 +508,3 @@ def calendar_deadline(request, start: dt.datetime, working_days: int = 0, workin
     if working_hours:
         due = workdays.add_working_hours(due, working_hours)
     return DeadlineOut(start=start, due=due)
-

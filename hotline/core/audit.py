@@ -33,11 +33,14 @@ class Origin:
         return {"cli": "命令行", "worker": "后台任务"}.get(self.channel, "系统")
 
 
-_origin: contextvars.ContextVar[Origin] = contextvars.ContextVar("audit_origin", default=Origin())
+_origin: contextvars.ContextVar[Origin | None] = contextvars.ContextVar(
+    "audit_origin", default=None
+)
+SYSTEM = Origin()
 
 
 def current_origin() -> Origin:
-    return _origin.get()
+    return _origin.get() or SYSTEM
 
 
 @contextmanager
@@ -96,16 +99,25 @@ def diff(before: dict | None, after: dict | None) -> dict:
     }
 
 
-def record(action: str, obj: models.Model | None = None, *, before: dict | None = None,
-           after: dict | None = None, detail: dict | None = None,
-           object_type: str = "", object_id: str = "", object_repr: str = "",
-           actor=None) -> AuditEntry:
+def record(
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    detail: dict | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    actor=None,
+) -> AuditEntry:
     """Append one audit row for the current origin (``actor`` overrides it, e.g. for a
     login attempt, which is made by the account before anyone is signed in)."""
     source = current_origin()
     if actor is not None:
-        source = Origin(actor=actor, ip=source.ip, request_id=source.request_id,
-                        channel=source.channel)
+        source = Origin(
+            actor=actor, ip=source.ip, request_id=source.request_id, channel=source.channel
+        )
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
@@ -128,19 +140,43 @@ def record(action: str, obj: models.Model | None = None, *, before: dict | None 
 # Chinese names of audited actions, for the viewer and the export. Contexts add theirs
 # with ACTION_LABELS.update(...) in their apps' ready().
 ACTION_LABELS = {
-    "auth.login": "登录", "auth.logout": "退出", "auth.login_failed": "登录失败",
-    "auth.locked": "账号锁定", "auth.login_refused_locked": "锁定期间尝试登录",
-    "auth.session_timeout": "会话超时", "user.create": "新建账号", "user.update": "修改账号",
-    "user.enable": "启用账号", "user.disable": "停用账号", "user.password_reset": "重置密码",
-    "user.password_change": "修改密码", "user.unlock": "解除锁定", "user.skill_set": "设置技能",
-    "role.assign": "分配角色", "role.revoke": "收回角色", "role.permission_grant": "授予权限",
-    "role.permission_withdraw": "收回权限", "policy.update": "修改安全策略",
-    "token.create": "申请令牌", "token.revoke": "吊销令牌", "phone.reveal": "查看完整号码",
-    "platform.create": "新建平台", "platform.update": "修改平台", "unit.create": "新建承办单位",
-    "unit.update": "修改承办单位", "team.create": "新建班组", "team.update": "修改班组", "skill.create": "新建技能",
-    "calendar.add": "新增日历安排", "calendar.update": "修改日历安排", "calendar.remove": "删除日历安排",
-    "calendar.load_shipped": "导入节假日数据", "admin.change": "后台修改", "admin.add": "后台新增",
-    "admin.delete": "后台删除", "system.init": "系统初始化",
+    "auth.login": "登录",
+    "auth.logout": "退出",
+    "auth.login_failed": "登录失败",
+    "auth.locked": "账号锁定",
+    "auth.login_refused_locked": "锁定期间尝试登录",
+    "auth.session_timeout": "会话超时",
+    "user.create": "新建账号",
+    "user.update": "修改账号",
+    "user.enable": "启用账号",
+    "user.disable": "停用账号",
+    "user.password_reset": "重置密码",
+    "user.password_change": "修改密码",
+    "user.unlock": "解除锁定",
+    "user.skill_set": "设置技能",
+    "role.assign": "分配角色",
+    "role.revoke": "收回角色",
+    "role.permission_grant": "授予权限",
+    "role.permission_withdraw": "收回权限",
+    "policy.update": "修改安全策略",
+    "token.create": "申请令牌",
+    "token.revoke": "吊销令牌",
+    "phone.reveal": "查看完整号码",
+    "platform.create": "新建平台",
+    "platform.update": "修改平台",
+    "unit.create": "新建承办单位",
+    "unit.update": "修改承办单位",
+    "team.create": "新建班组",
+    "team.update": "修改班组",
+    "skill.create": "新建技能",
+    "calendar.add": "新增日历安排",
+    "calendar.update": "修改日历安排",
+    "calendar.remove": "删除日历安排",
+    "calendar.load_shipped": "导入节假日数据",
+    "admin.change": "后台修改",
+    "admin.add": "后台新增",
+    "admin.delete": "后台删除",
+    "system.init": "系统初始化",
 }
 
 

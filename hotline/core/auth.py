@@ -65,8 +65,11 @@ def user_for_token(key: str) -> User | None:
     """The active user owning an active token, or None. Marks the token used."""
     if not key or len(key) > 200:
         return None
-    token = (ApiToken.objects.select_related("user", "user__platform")
-             .filter(key_hash=hash_token(key), revoked_at__isnull=True).first())
+    token = (
+        ApiToken.objects.select_related("user", "user__platform")
+        .filter(key_hash=hash_token(key), revoked_at__isnull=True)
+        .first()
+    )
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()

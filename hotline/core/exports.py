@@ -34,16 +34,33 @@ def styled_workbook(title: str, headers: list[str], rows, widths: list[int]) -> 
 
 
 def audit_workbook(entries) -> bytes:
-    headers = ["时间", "操作人", "IP 地址", "操作", "对象类型", "对象编号", "对象", "变更（前 → 后）", "说明", "请求号"]
+    headers = [
+        "时间",
+        "操作人",
+        "IP 地址",
+        "操作",
+        "对象类型",
+        "对象编号",
+        "对象",
+        "变更（前 → 后）",
+        "说明",
+        "请求号",
+    ]
 
     def rows():
         for entry in entries[:MAX_EXPORT_ROWS]:
             changes = "；".join(f"{k}: {v[0]} → {v[1]}" for k, v in entry.changes.items())
             yield [
                 timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
-                entry.actor_name, entry.ip or "", action_label(entry.action), entry.object_type,
-                entry.object_id, entry.object_repr, changes,
-                json.dumps(entry.detail, ensure_ascii=False), entry.request_id,
+                entry.actor_name,
+                entry.ip or "",
+                action_label(entry.action),
+                entry.object_type,
+                entry.object_id,
+                entry.object_repr,
+                changes,
+                json.dumps(entry.detail, ensure_ascii=False),
+                entry.request_id,
             ]
 
     return styled_workbook("审计日志", headers, rows(), [20, 18, 16, 18, 18, 10, 28, 60, 40, 18])

@@ -33,12 +33,17 @@ POSTGRES_DROP = [
 def register_sqlite_function(sender, connection, **kwargs):
     if connection.vendor == "sqlite":
         connection.connection.create_function(
-            "hotline_audit_purge_allowed", 0, lambda: int(PURGE_ALLOWED["value"]),
-            deterministic=False)
+            "hotline_audit_purge_allowed",
+            0,
+            lambda: int(PURGE_ALLOWED["value"]),
+            deterministic=False,
+        )
 
 
 def install(apps, schema_editor):
-    statements = SQLITE_TRIGGERS if schema_editor.connection.vendor == "sqlite" else POSTGRES_TRIGGERS
+    statements = (
+        SQLITE_TRIGGERS if schema_editor.connection.vendor == "sqlite" else POSTGRES_TRIGGERS
+    )
     for sql in statements:
         schema_editor.execute(sql)
 

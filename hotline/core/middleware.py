@@ -26,9 +26,14 @@ class RequestContextMiddleware:
     def __call__(self, request):
         request.request_id = uuid.uuid4().hex[:16]
         user = request.user if request.user.is_authenticated else None
-        token = audit.set_origin(audit.Origin(
-            actor=user, ip=client_ip(request), request_id=request.request_id,
-            channel="api" if request.path.startswith("/api/") else "web"))
+        token = audit.set_origin(
+            audit.Origin(
+                actor=user,
+                ip=client_ip(request),
+                request_id=request.request_id,
+                channel="api" if request.path.startswith("/api/") else "web",
+            )
+        )
         try:
             response = self.get_response(request)
         finally:
@@ -51,8 +56,9 @@ class IdleTimeoutMiddleware:
             last = request.session.get(self.SESSION_KEY)
             idle_limit = SecurityPolicy.current().idle_timeout_minutes * 60
             if last is not None and now - last > idle_limit:
-                audit.record("auth.session_timeout", request.user,
-                             detail={"idle_seconds": int(now - last)})
+                audit.record(
+                    "auth.session_timeout", request.user, detail={"idle_seconds": int(now - last)}
+                )
                 logout(request)
                 messages.warning(request, "您长时间未操作，已自动退出，请重新登录。")
                 if request.path.startswith("/api/") or request.headers.get("HX-Request"):
@@ -74,8 +80,11 @@ class ForcePasswordChangeMiddleware:
 
     def __call__(self, request):
         user = request.user
-        if (user.is_authenticated and user.must_change_password
-                and not request.path.startswith(self.ALLOWED)):
+        if (
+            user.is_authenticated
+            and user.must_change_password
+            and not request.path.startswith(self.ALLOWED)
+        ):
             if request.path.startswith("/api/"):
                 from django.http import JsonResponse
 
@@ -84,19 +93,21 @@ class ForcePasswordChangeMiddleware:
         return self.get_response(request)
 
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "font-src 'self' data:",
-    "connect-src 'self' ws: wss:",
-    "media-src 'self' blob:",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self' ws: wss:",
+        "media-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 
 class SecurityHeadersMiddleware:
@@ -110,9 +121,12 @@ class SecurityHeadersMiddleware:
         # The OpenAPI docs page (Swagger UI) needs inline script; it is served only to
         # signed-in users and gets a relaxed policy of its own.
         if request.path.startswith("/api/docs"):
-            response.setdefault("Content-Security-Policy",
-                                CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
-                                .replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"))
+            response.setdefault(
+                "Content-Security-Policy",
+                CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
+                    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+                ),
+            )
         else:
             response.setdefault("Content-Security-Policy", CSP)
         response.setdefault("Permissions-Policy", "camera=(), geolocation=(), microphone=(self)")

@@ -17,12 +17,19 @@ class Platform(models.Model):
         CITY = "city", "市级"
         COUNTY = "county", "县（区）级"
 
-    code = models.CharField("平台代码", max_length=8, unique=True,
-                            help_text="2–8 位大写字母，用作工单编号前缀，如 SY")
+    code = models.CharField(
+        "平台代码", max_length=8, unique=True, help_text="2–8 位大写字母，用作工单编号前缀，如 SY"
+    )
     name = models.CharField("平台名称", max_length=100)
     level = models.CharField("层级", max_length=10, choices=Level.choices)
-    parent = models.ForeignKey("self", verbose_name="上级平台", null=True, blank=True,
-                               on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self",
+        verbose_name="上级平台",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
     # Materialised path "/1/4/9/" so that "this platform and everything below" is one
     # indexed prefix query on either database.
     path = models.CharField(max_length=255, editable=False, db_index=True, default="")
@@ -36,12 +43,6 @@ class Platform(models.Model):
     def __str__(self):
         return self.name
 
-    def clean(self):
-        if not self.code.isascii() or not self.code.isupper() or not self.code.isalpha():
-            raise ValidationError({"code": "平台代码须为 2–8 位大写英文字母"})
-        if self.parent_id and self.pk and f"/{self.pk}/" in (self.parent.path or ""):
-            raise ValidationError({"parent": "上级平台不能是自身或其下级"})
-
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         path = (self.parent.path if self.parent_id else "/") + f"{self.pk}/"
@@ -51,7 +52,13 @@ class Platform(models.Model):
             self.path = path
             if old:  # re-parented: move the subtree along
                 for child in Platform.objects.filter(path__startswith=old).exclude(pk=self.pk):
-                    Platform.objects.filter(pk=child.pk).update(path=path + child.path[len(old):])
+                    Platform.objects.filter(pk=child.pk).update(path=path + child.path[len(old) :])
+
+    def clean(self):
+        if not self.code.isascii() or not self.code.isupper() or not self.code.isalpha():
+            raise ValidationError({"code": "平台代码须为 2–8 位大写英文字母"})
+        if self.parent_id and self.pk and f"/{self.pk}/" in (self.parent.path or ""):
+            raise ValidationError({"parent": "上级平台不能是自身或其下级"})
 
     def subtree(self):
         return Platform.objects.filter(path__startswith=self.path)
@@ -66,8 +73,9 @@ class HandlingUnit(models.Model):
         UTILITY = "utility", "公共服务企业"
         OTHER = "other", "其他单位"
 
-    platform = models.ForeignKey(Platform, verbose_name="所属平台", on_delete=models.PROTECT,
-                                 related_name="units")
+    platform = models.ForeignKey(
+        Platform, verbose_name="所属平台", on_delete=models.PROTECT, related_name="units"
+    )
     code = models.CharField("单位编码", max_length=20)
     name = models.CharField("单位名称", max_length=100)
     short_name = models.CharField("简称", max_length=30, blank=True)
@@ -89,11 +97,18 @@ class HandlingUnit(models.Model):
 class Team(models.Model):
     """班组: a shift team of agents under a team leader."""
 
-    platform = models.ForeignKey(Platform, verbose_name="所属平台", on_delete=models.PROTECT,
-                                 related_name="teams")
+    platform = models.ForeignKey(
+        Platform, verbose_name="所属平台", on_delete=models.PROTECT, related_name="teams"
+    )
     name = models.CharField("班组名称", max_length=50)
-    leader = models.ForeignKey("User", verbose_name="班长", null=True, blank=True,
-                               on_delete=models.SET_NULL, related_name="+")
+    leader = models.ForeignKey(
+        "User",
+        verbose_name="班长",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "班组"
@@ -109,8 +124,9 @@ class Team(models.Model):
 class Skill(models.Model):
     """技能组 skill: 社保, 医保, English, 手语 … used by the ACD."""
 
-    platform = models.ForeignKey(Platform, verbose_name="所属平台", on_delete=models.PROTECT,
-                                 related_name="skills")
+    platform = models.ForeignKey(
+        Platform, verbose_name="所属平台", on_delete=models.PROTECT, related_name="skills"
+    )
     code = models.SlugField("技能代码", max_length=30)
     name = models.CharField("技能名称", max_length=50)
 
@@ -131,12 +147,25 @@ class User(AbstractUser):
     display_name = models.CharField("姓名", max_length=50)
     employee_no = models.CharField("工号", max_length=20, blank=True)
     phone = models.CharField("手机号码", max_length=20, blank=True)
-    platform = models.ForeignKey(Platform, verbose_name="所属平台", on_delete=models.PROTECT,
-                                 related_name="users")
-    unit = models.ForeignKey(HandlingUnit, verbose_name="承办单位", null=True, blank=True,
-                             on_delete=models.PROTECT, related_name="staff")
-    team = models.ForeignKey(Team, verbose_name="班组", null=True, blank=True,
-                             on_delete=models.SET_NULL, related_name="members")
+    platform = models.ForeignKey(
+        Platform, verbose_name="所属平台", on_delete=models.PROTECT, related_name="users"
+    )
+    unit = models.ForeignKey(
+        HandlingUnit,
+        verbose_name="承办单位",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+    )
+    team = models.ForeignKey(
+        Team,
+        verbose_name="班组",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+    )
     skills = models.ManyToManyField(Skill, through="UserSkill", blank=True, related_name="users")
     must_change_password = models.BooleanField("首次登录须改密", default=True)
     password_changed_at = models.DateTimeField("密码修改时间", null=True, blank=True)
@@ -190,6 +219,9 @@ class UserSkill(models.Model):
         verbose_name = verbose_name_plural = "坐席技能"
         constraints = [models.UniqueConstraint(fields=["user", "skill"], name="user_skill_once")]
 
+    def __str__(self):
+        return f"{self.user_id}:{self.skill_id}@{self.level}"
+
 
 class RoleAssignment(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments")
@@ -202,8 +234,9 @@ class RoleAssignment(models.Model):
             models.UniqueConstraint(fields=["user", "role"], name="role_once_per_user"),
             # 三权分立 in the database itself: at most one admin role per account, whatever
             # door (page, API, Django admin, CLI, shell) the write comes through.
-            models.UniqueConstraint(fields=["user"], condition=Q(role__in=ADMIN_ROLES),
-                                    name="one_admin_role_per_user"),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(role__in=ADMIN_ROLES), name="one_admin_role_per_user"
+            ),
         ]
 
     def __str__(self):
@@ -222,19 +255,28 @@ class RolePermission(models.Model):
             models.UniqueConstraint(fields=["role", "permission"], name="permission_once_per_role"),
         ]
 
+    def __str__(self):
+        return f"{self.role}:{self.permission}"
+
 
 class SecurityPolicy(models.Model):
     """The one security policy (安全策略) of the installation, edited by the security admin."""
 
     min_password_length = models.PositiveSmallIntegerField("密码最小长度", default=8)
     password_classes = models.PositiveSmallIntegerField(
-        "密码须包含的字符类别数", default=3, help_text="大写字母、小写字母、数字、符号四类中至少几类")
+        "密码须包含的字符类别数",
+        default=3,
+        help_text="大写字母、小写字母、数字、符号四类中至少几类",
+    )
     lockout_threshold = models.PositiveSmallIntegerField("连续失败锁定次数", default=5)
     lockout_minutes = models.PositiveSmallIntegerField("锁定时长（分钟）", default=15)
     idle_timeout_minutes = models.PositiveSmallIntegerField("空闲超时（分钟）", default=30)
 
     class Meta:
         verbose_name = verbose_name_plural = "安全策略"
+
+    def __str__(self):
+        return "安全策略"
 
     @classmethod
     def current(cls) -> "SecurityPolicy":
@@ -257,6 +299,9 @@ class ApiToken(models.Model):
         verbose_name = verbose_name_plural = "API 令牌"
         ordering = ["-created_at"]
 
+    def __str__(self):
+        return f"{self.prefix}…（{self.name}）"
+
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
@@ -275,8 +320,15 @@ class AuditEntry(models.Model):
     triggers (migration 0002) all refuse UPDATE and DELETE."""
 
     at = models.DateTimeField("时间", default=timezone.now, db_index=True)
-    actor = models.ForeignKey(User, verbose_name="操作人", null=True, blank=True,
-                              on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    actor = models.ForeignKey(
+        User,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
     actor_name = models.CharField("操作人", max_length=100)
     ip = models.GenericIPAddressField("IP 地址", null=True, blank=True)
     request_id = models.CharField("请求号", max_length=32, blank=True)
@@ -293,6 +345,9 @@ class AuditEntry(models.Model):
         verbose_name = verbose_name_plural = "审计日志"
         ordering = ["-at", "-pk"]
         default_permissions = ("view",)
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
@@ -315,8 +370,10 @@ class CalendarDay(models.Model):
     kind = models.CharField("类型", max_length=10, choices=Kind.choices)
     name = models.CharField("名称", max_length=30, help_text="如：国庆节、春节调休上班")
     provisional = models.BooleanField(
-        "待国务院公布确认", default=False,
-        help_text="按法定节日推算、尚未按国务院办公厅通知核对的日期")
+        "待国务院公布确认",
+        default=False,
+        help_text="按法定节日推算、尚未按国务院办公厅通知核对的日期",
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "工作日历"
@@ -339,9 +396,15 @@ class NumberSequence(models.Model):
             models.UniqueConstraint(fields=["platform_code", "kind", "day"], name="sequence_key"),
         ]
 
+    def __str__(self):
+        return f"{self.platform_code}/{self.kind}/{self.day}: {self.last}"
+
 
 class WorkerHeartbeat(models.Model):
     """The worker writes its beat here every minute; /api/health reports the age."""
 
     name = models.CharField(max_length=50, unique=True)
     beat_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name} @ {self.beat_at}"

@@ -15,8 +15,9 @@ from .models import NumberSequence
 DIGITS = 6
 
 
-def next_number(platform_code: str, kind: str = "WO", *, day: dt.date | None = None,
-                prefix: str = "") -> str:
+def next_number(
+    platform_code: str, kind: str = "WO", *, day: dt.date | None = None, prefix: str = ""
+) -> str:
     """Take the next number for ``platform_code`` on ``day`` (today, Asia/Shanghai).
 
     ``kind`` keeps separate counters for separate record types (work orders, sessions…);
@@ -24,17 +25,16 @@ def next_number(platform_code: str, kind: str = "WO", *, day: dt.date | None = N
     """
     day = day or timezone.localdate()
     table = NumberSequence._meta.db_table
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (platform_code, kind, day, last) VALUES (%s, %s, %s, 0) "
-                "ON CONFLICT (platform_code, kind, day) DO NOTHING",
-                [platform_code, kind, day],
-            )
-            cursor.execute(
-                f"UPDATE {table} SET last = last + 1 "
-                "WHERE platform_code = %s AND kind = %s AND day = %s RETURNING last",
-                [platform_code, kind, day],
-            )
-            (value,) = cursor.fetchone()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (platform_code, kind, day, last) VALUES (%s, %s, %s, 0) "
+            "ON CONFLICT (platform_code, kind, day) DO NOTHING",
+            [platform_code, kind, day],
+        )
+        cursor.execute(
+            f"UPDATE {table} SET last = last + 1 "
+            "WHERE platform_code = %s AND kind = %s AND day = %s RETURNING last",
+            [platform_code, kind, day],
+        )
+        (value,) = cursor.fetchone()
     return f"{prefix}{platform_code}{day:%Y%m%d}{value:0{DIGITS}d}"

@@ -26,12 +26,18 @@ class PolicyValidator:
         policy = SecurityPolicy.current()
         errors = []
         if len(password) < policy.min_password_length:
-            errors.append(ValidationError(
-                f"密码长度至少 {policy.min_password_length} 位。", code="password_too_short"))
+            errors.append(
+                ValidationError(
+                    f"密码长度至少 {policy.min_password_length} 位。", code="password_too_short"
+                )
+            )
         if character_classes(password) < policy.password_classes:
-            errors.append(ValidationError(
-                f"密码须包含大写字母、小写字母、数字、符号中的至少 {policy.password_classes} 类。",
-                code="password_too_simple"))
+            errors.append(
+                ValidationError(
+                    f"密码须包含大写字母、小写字母、数字、符号中的至少 {policy.password_classes} 类。",
+                    code="password_too_simple",
+                )
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -39,5 +45,7 @@ class PolicyValidator:
         from .models import SecurityPolicy
 
         policy = SecurityPolicy.current()
-        return (f"至少 {policy.min_password_length} 位，包含大写字母、小写字母、数字、符号中的"
-                f"至少 {policy.password_classes} 类。")
+        return (
+            f"至少 {policy.min_password_length} 位，包含大写字母、小写字母、数字、符号中的"
+            f"至少 {policy.password_classes} 类。"
+        )

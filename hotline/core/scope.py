@@ -18,8 +18,13 @@ class DataScope:
     platform_ids: frozenset[int]
     unit_id: int | None = None  # set: unit staff, restricted to this unit
 
-    def apply(self, queryset: QuerySet, *, platform_field: str = "platform",
-              unit_field: str | None = "unit") -> QuerySet:
+    def apply(
+        self,
+        queryset: QuerySet,
+        *,
+        platform_field: str = "platform",
+        unit_field: str | None = "unit",
+    ) -> QuerySet:
         """Restrict a queryset. Records without a unit field are invisible to unit staff."""
         if self.unit_id is not None:
             if unit_field is None:
@@ -47,7 +52,9 @@ def scope_of(user) -> DataScope:
     if unit_only:
         scope = DataScope(platform_ids=frozenset(), unit_id=user.unit_id or -1)
     else:
-        ids = Platform.objects.filter(path__startswith=user.platform.path).values_list("pk", flat=True)
+        ids = Platform.objects.filter(path__startswith=user.platform.path).values_list(
+            "pk", flat=True
+        )
         scope = DataScope(platform_ids=frozenset(ids))
     user._data_scope = scope
     return scope

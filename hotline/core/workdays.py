@@ -91,7 +91,10 @@ class WorkCalendar:
 
     def _windows_on(self, day: dt.date):
         for start, end in self.windows:
-            yield (dt.datetime.combine(day, start, LOCAL_TZ), dt.datetime.combine(day, end, LOCAL_TZ))
+            yield (
+                dt.datetime.combine(day, start, LOCAL_TZ),
+                dt.datetime.combine(day, end, LOCAL_TZ),
+            )
 
     def add_working_hours(self, start: dt.datetime, hours: float) -> dt.datetime:
         """The instant when ``hours`` of working time have passed since ``start``.

@@ -32,10 +32,12 @@ class Command(BaseCommand):
             try:
                 if user is None:
                     user, password = services.user_create(
-                        actor=None, username=options["username"],
+                        actor=None,
+                        username=options["username"],
                         display_name=options["display_name"] or ROLES[role].name,
                         platform=find_platform(options["platform"]),
-                        password=options["password"])
+                        password=options["password"],
+                    )
                 services.role_assign(actor=None, user=user, role=role)
             except HotlineError as error:
                 raise refused(error) from None

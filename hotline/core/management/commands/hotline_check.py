@@ -23,8 +23,11 @@ class Command(BaseCommand):
             if results[-1][0] is False and check in (database, migrations):
                 break  # nothing else can be read from an unreachable or old schema
         for ok, title, detail in results:
-            mark = self.style.SUCCESS("✓") if ok is True else (
-                self.style.WARNING("!") if ok is None else self.style.ERROR("✗"))
+            mark = (
+                self.style.SUCCESS("✓")
+                if ok is True
+                else (self.style.WARNING("!") if ok is None else self.style.ERROR("✗"))
+            )
             self.stdout.write(f"{mark} {title}：{detail}")
         if any(ok is False for ok, _, _ in results):
             raise CommandError("自检未通过")
@@ -57,14 +60,26 @@ def declarations():
 
 
 def separation():
-    doubled = (RoleAssignment.objects.filter(role__in=roles.ADMIN_ROLES).values("user")
-               .annotate(n=Count("pk")).filter(n__gt=1).count())
-    mixed = (User.objects.filter(role_assignments__role__in=roles.ADMIN_ROLES)
-             .annotate(n=Count("role_assignments")).filter(n__gt=1).count())
+    doubled = (
+        RoleAssignment.objects.filter(role__in=roles.ADMIN_ROLES)
+        .values("user")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .count()
+    )
+    mixed = (
+        User.objects.filter(role_assignments__role__in=roles.ADMIN_ROLES)
+        .annotate(n=Count("role_assignments"))
+        .filter(n__gt=1)
+        .count()
+    )
     if doubled or mixed:
         return False, "三权分立", f"{doubled + mixed} 个账号兼任管理员角色"
-    missing = [roles.ROLES[r].name for r in roles.ADMIN_ROLES
-               if not User.objects.filter(is_active=True, role_assignments__role=r).exists()]
+    missing = [
+        roles.ROLES[r].name
+        for r in roles.ADMIN_ROLES
+        if not User.objects.filter(is_active=True, role_assignments__role=r).exists()
+    ]
     if missing:
         return None, "三权分立", f"尚未设置：{'、'.join(missing)}（hotline createadmin）"
     return True, "三权分立", "三类管理员各有专用账号"

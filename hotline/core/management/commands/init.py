@@ -15,11 +15,16 @@ class Command(BaseCommand):
         parser.add_argument("--demo", action="store_true", help="载入演示热线")
         parser.add_argument("--orders", type=int, default=0, help="演示历史工单数量")
         parser.add_argument("--calls", type=int, default=0, help="演示历史话务数量")
-        parser.add_argument("--if-empty", action="store_true",
-                            help="数据库已有平台时不再载入演示数据（make run 使用）")
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="数据库已有平台时不再载入演示数据（make run 使用）",
+        )
         parser.add_argument("--platform", help="首个平台代码，如 SY（不载入演示数据时）")
         parser.add_argument("--platform-name", help="首个平台名称")
-        parser.add_argument("--level", default="city", choices=[c for c, _ in Platform.Level.choices])
+        parser.add_argument(
+            "--level", default="city", choices=[c for c, _ in Platform.Level.choices]
+        )
 
     def handle(self, *args, **options):
         if options["orders"] < 0 or options["calls"] < 0:
@@ -32,7 +37,9 @@ class Command(BaseCommand):
             elif options["platform"]:
                 self._first_platform(options)
             elif not Platform.objects.exists():
-                self.stdout.write("尚无平台：用 --demo 载入演示热线，或用 --platform 代码 --platform-name 名称 创建首个平台。")
+                self.stdout.write(
+                    "尚无平台：用 --demo 载入演示热线，或用 --platform 代码 --platform-name 名称 创建首个平台。"
+                )
 
     def _demo(self, options):
         from hotline.core import demo
@@ -41,8 +48,9 @@ class Command(BaseCommand):
             self.stdout.write("已有数据，跳过演示数据载入。")
             return
         try:
-            summary = demo.load_demo(orders=options["orders"], calls=options["calls"],
-                                     stdout=self.stdout)
+            summary = demo.load_demo(
+                orders=options["orders"], calls=options["calls"], stdout=self.stdout
+            )
         except HotlineError as error:
             raise CommandError(error.message) from None
         audit.record("system.init", object_type="demo", detail={"summary": summary})
@@ -53,12 +61,18 @@ class Command(BaseCommand):
         if not options["platform_name"]:
             raise CommandError("请用 --platform-name 给出平台名称")
         try:
-            platform = services.platform_create(actor=None, code=options["platform"].upper(),
-                                                name=options["platform_name"], level=options["level"])
+            platform = services.platform_create(
+                actor=None,
+                code=options["platform"].upper(),
+                name=options["platform_name"],
+                level=options["level"],
+            )
         except HotlineError as error:
             raise CommandError(error.message) from None
         self.stdout.write(self.style.SUCCESS(f"已创建平台：{platform.name}（{platform.code}）"))
-        self.stdout.write("下一步：hotline createadmin 登录名 --role sys_admin（以及 sec_admin、audit_admin）")
+        self.stdout.write(
+            "下一步：hotline createadmin 登录名 --role sys_admin（以及 sec_admin、audit_admin）"
+        )
 
 
 def print_logins(stdout) -> None:
@@ -67,7 +81,9 @@ def print_logins(stdout) -> None:
 
     if not User.objects.filter(username__in=[d["username"] for d in demo.DEMO_LOGINS]).exists():
         return
-    stdout.write("\n演示账号（密码均为 %s）：" % demo.DEMO_PASSWORD)
+    stdout.write(f"\n演示账号（密码均为 {demo.DEMO_PASSWORD}）：")
     width = max(len(d["username"]) for d in demo.DEMO_LOGINS)
     for login in demo.DEMO_LOGINS:
-        stdout.write(f"  {login['username']:<{width}}  {login['role_name']}  {login['display_name']}")
+        stdout.write(
+            f"  {login['username']:<{width}}  {login['role_name']}  {login['display_name']}"
+        )

@@ -20,8 +20,9 @@ class Command(BaseCommand):
         user = find_user(options["username"])
         with audit.origin(channel="cli"):
             try:
-                password = services.user_reset_password(actor=None, user=user,
-                                                        password=options["password"])
+                password = services.user_reset_password(
+                    actor=None, user=user, password=options["password"]
+                )
             except HotlineError as error:
                 raise refused(error) from None
         self.stdout.write(f"{user.username} 的新初始密码：{password}（首次登录须修改）")

@@ -18,8 +18,11 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=2, help="后台任务线程数")
-        parser.add_argument("--no-worker", action="store_true",
-                            help="只启动网页（分布式部署时后台任务由 hotline worker 承担）")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="只启动网页（分布式部署时后台任务由 hotline worker 承担）",
+        )
         parser.add_argument("--no-migrate", action="store_true")
 
     def handle(self, *args, **options):
@@ -32,9 +35,15 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         consumer = None if options["no_worker"] else self._start_worker(options["workers"])
         self._banner(options["host"], options["port"], consumer is not None)
-        config = uvicorn.Config("hotline.asgi:application", host=options["host"],
-                                port=options["port"], lifespan="off", log_level="warning",
-                                proxy_headers=True, ws="websockets")
+        config = uvicorn.Config(
+            "hotline.asgi:application",
+            host=options["host"],
+            port=options["port"],
+            lifespan="off",
+            log_level="warning",
+            proxy_headers=True,
+            ws="websockets",
+        )
         try:
             uvicorn.Server(config).run()
         finally:
@@ -56,8 +65,9 @@ class Command(BaseCommand):
 
         from hotline.core.tasks import heartbeat_now
 
-        consumer = HUEY.create_consumer(workers=workers, worker_type="thread", periodic=True,
-                                        check_worker_health=True)
+        consumer = HUEY.create_consumer(
+            workers=workers, worker_type="thread", periodic=True, check_worker_health=True
+        )
         consumer.start()
         heartbeat_now()  # report liveness at once rather than at the next whole minute
         return consumer
@@ -68,7 +78,9 @@ class Command(BaseCommand):
         url = f"http://{host}:{port}"
         database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         self.stdout.write(self.style.SUCCESS(f"\n{settings.HOTLINE_PLATFORM_NAME} 已启动：{url}"))
-        self.stdout.write(f"数据库：{database}　消息总线：{'Redis' if settings.REDIS_URL else '进程内'}"
-                          f"　后台任务：{'同进程' if worker else '未启动'}")
+        self.stdout.write(
+            f"数据库：{database}　消息总线：{'Redis' if settings.REDIS_URL else '进程内'}"
+            f"　后台任务：{'同进程' if worker else '未启动'}"
+        )
         print_logins(self.stdout)
         self.stdout.write("\n按 Ctrl+C 停止。")
