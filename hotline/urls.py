@@ -1,11 +1,14 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from .api import api
 
 urlpatterns = [
     path("api/", api.urls),
     path("djadmin/", admin.site.urls),
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("", include("hotline.core.urls")),
 ]
 

@@ -4,7 +4,7 @@ An entry is shown when the user holds one of its ``roles`` or one of its
 ``permissions`` (either list may be empty). Later capabilities add their entries here.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
 

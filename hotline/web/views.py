@@ -1,14 +1,20 @@
 """Error pages in Chinese (JSON under /api/)."""
 
-from django.http import JsonResponse
+from django.conf import settings
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
 
 def _error(request, status: int, title: str, message: str):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message}, status=status)
-    return render(request, "web/error.html", {"status": status, "title": title, "message": message},
-                  status=status)
+    return render(
+        request,
+        "web/error.html",
+        {"status": status, "title": title, "message": message},
+        status=status,
+    )
 
 
 def bad_request(request, exception=None):
@@ -25,4 +31,18 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    return _error(request, 500, "系统错误", "系统出现错误，已记录，请稍后重试或联系系统管理员。")
+    message = "系统出现错误，已记录，请稍后重试或联系系统管理员。"
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=500)
+    # Rendered without the request, so no context processor (menu, database) can fail
+    # a second time while reporting the first failure.
+    html = render_to_string(
+        "web/error.html",
+        {
+            "status": 500,
+            "title": "系统错误",
+            "message": message,
+            "platform_name": settings.HOTLINE_PLATFORM_NAME,
+        },
+    )
+    return HttpResponseServerError(html)
