@@ -97,9 +97,28 @@ def on_not_found(request, exc):
     return api.create_response(request, {"detail": "请求的资源不存在"}, status=404)
 
 
+# Ninja's own refusals are English; the API speaks Chinese.
+NINJA_MESSAGES = {
+    "Cannot parse request body": "请求内容不是有效的 JSON",
+    "CSRF check Failed": "CSRF 校验失败，请刷新页面后重试",
+}
+STATUS_MESSAGES = {
+    400: "请求格式不正确",
+    401: "未登录或令牌无效",
+    403: "无权执行此操作",
+    404: "请求的资源不存在",
+    405: "不支持此请求方法",
+    429: "请求过于频繁，请稍后再试",
+}
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
-    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+    message = str(exc)
+    message = NINJA_MESSAGES.get(message.split(" (")[0], message)
+    if message.isascii():
+        message = STATUS_MESSAGES.get(exc.status_code, "请求无法处理")
+    return api.create_response(request, {"detail": message}, status=exc.status_code)
 
 
 api.add_router("/", system_router)

@@ -43,6 +43,11 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("HOTLINE_DEBUG", False)
 ALLOWED_HOSTS = [h for h in os.environ.get("HOTLINE_ALLOWED_HOSTS", "*").split(",") if h]
+# Reverse proxies (nginx) whose X-Real-IP header is believed; from anyone else it is
+# ignored, so that a client cannot write a false address into the audit log.
+HOTLINE_TRUSTED_PROXIES = frozenset(
+    p.strip() for p in os.environ.get("HOTLINE_TRUSTED_PROXIES", "").split(",") if p.strip()
+)
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("HOTLINE_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]
@@ -193,6 +198,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+WHITENOISE_AUTOREFRESH = DEBUG
 WHITENOISE_USE_FINDERS = True  # serve straight from the package when collectstatic was not run
 
 # --- logging ----------------------------------------------------------------------------

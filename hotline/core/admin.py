@@ -6,6 +6,9 @@ admins and have their own pages. Every save is audited like a service write.
 """
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 
 from . import audit, workdays
 from .errors import HotlineError
@@ -13,7 +16,20 @@ from .models import CalendarDay, HandlingUnit, Platform, Skill, Team, User
 from .services import require_may_manage_account
 
 
+class HotlineAdminLoginForm(AdminAuthenticationForm):
+    """Django admin's login asks for is_staff, which no account has: here the right to
+    maintain the organisation is what opens the door."""
+
+    def confirm_login_allowed(self, user):
+        AuthenticationForm.confirm_login_allowed(self, user)
+        if not user.can("org.manage"):
+            raise ValidationError(
+                "后台维护仅供系统管理员使用，请使用系统管理员账号登录。", code="invalid_login"
+            )
+
+
 class HotlineAdminSite(admin.AdminSite):
+    login_form = HotlineAdminLoginForm
     site_header = "12345 热线平台 · 后台维护"
     site_title = "后台维护"
     index_title = "组织架构与工作日历"

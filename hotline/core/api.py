@@ -442,8 +442,10 @@ def audit_log(request, filters: Query[AuditQuery]):
 def audit_export(request, filters: Query[AuditQuery]):
     from .exports import audit_workbook
 
-    services.require(request.user, "audit.export")
     entries = selectors.audit_entries(request.user, selectors.AuditFilter(**filters.dict()))
+    services.audit_log_exported(
+        actor=request.user, filters=filters.dict(exclude_defaults=True), rows=entries.count()
+    )
     return _xlsx_response(audit_workbook(entries), "审计日志.xlsx")
 
 

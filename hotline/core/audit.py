@@ -173,6 +173,7 @@ ACTION_LABELS = {
     "calendar.update": "修改日历安排",
     "calendar.remove": "删除日历安排",
     "calendar.load_shipped": "导入节假日数据",
+    "audit.export": "导出审计日志",
     "admin.change": "后台修改",
     "admin.add": "后台新增",
     "admin.delete": "后台删除",

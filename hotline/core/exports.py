@@ -9,6 +9,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from .audit import action_label
+from .audit_display import change_summary, object_type_label
 
 MAX_EXPORT_ROWS = 100_000
 
@@ -49,16 +50,15 @@ def audit_workbook(entries) -> bytes:
 
     def rows():
         for entry in entries[:MAX_EXPORT_ROWS]:
-            changes = "；".join(f"{k}: {v[0]} → {v[1]}" for k, v in entry.changes.items())
             yield [
                 timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
                 entry.actor_name,
                 entry.ip or "",
                 action_label(entry.action),
-                entry.object_type,
+                object_type_label(entry.object_type),
                 entry.object_id,
                 entry.object_repr,
-                changes,
+                change_summary(entry),
                 json.dumps(entry.detail, ensure_ascii=False),
                 entry.request_id,
             ]

@@ -1,10 +1,13 @@
 """Request-wide concerns: audit origin, idle timeout, forced password change, headers."""
 
+import ipaddress
 import time
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -13,8 +16,16 @@ from .models import SecurityPolicy
 
 
 def client_ip(request) -> str | None:
-    # Behind nginx the real address arrives in X-Real-IP (docs/operations.md).
-    return request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR") or None
+    """The caller's address. Behind nginx it arrives in X-Real-IP, believed only from a
+    proxy listed in HOTLINE_TRUSTED_PROXIES (docs/operations.md)."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    forwarded = request.META.get("HTTP_X_REAL_IP", "").strip()
+    if forwarded and remote in settings.HOTLINE_TRUSTED_PROXIES:
+        try:
+            return str(ipaddress.ip_address(forwarded))
+        except ValueError:
+            return remote
+    return remote
 
 
 class RequestContextMiddleware:
@@ -38,6 +49,16 @@ class RequestContextMiddleware:
             response = self.get_response(request)
         finally:
             audit.reset_origin(token)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code == 405
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            # Ninja answers a wrong method itself, in English text; keep the API's contract.
+            allow = response.get("Allow")
+            response = JsonResponse({"detail": "不支持此请求方法"}, status=405)
+            if allow:
+                response["Allow"] = allow
         response["X-Request-ID"] = request.request_id
         return response
 
@@ -86,8 +107,6 @@ class ForcePasswordChangeMiddleware:
             and not request.path.startswith(self.ALLOWED)
         ):
             if request.path.startswith("/api/"):
-                from django.http import JsonResponse
-
                 return JsonResponse({"detail": "首次登录须先修改密码"}, status=403)
             return redirect("password_change")
         return self.get_response(request)
@@ -118,18 +137,10 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        # The OpenAPI docs page (Swagger UI) needs inline script; it is served only to
-        # signed-in users and gets a relaxed policy of its own.
-        if request.path.startswith("/api/docs"):
-            response.setdefault(
-                "Content-Security-Policy",
-                CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
-                    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
-                ),
-            )
-        else:
-            response.setdefault("Content-Security-Policy", CSP)
+        # Set, not defaulted: Ninja's docs page brings a looser policy of its own.
+        response["Content-Security-Policy"] = CSP
         response.setdefault("Permissions-Policy", "camera=(), geolocation=(), microphone=(self)")
-        if request.user.is_authenticated if hasattr(request, "user") else False:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
             response.setdefault("Cache-Control", "no-store")
         return response

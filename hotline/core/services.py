@@ -87,20 +87,22 @@ def _clean(instance: models.Model, exclude=None) -> None:
         raise Invalid(f"{label}：{messages[0]}" if label else messages[0], field=field) from None
 
 
-def _create(instance: models.Model, action: str, exclude=None) -> models.Model:
+def _create(actor: User | None, instance: models.Model, action: str, exclude=None) -> models.Model:
     _clean(instance, exclude)
     instance.save()
-    audit.record(action, instance, after=audit.snapshot(instance))
+    audit.record(action, instance, after=audit.snapshot(instance), actor=actor)
     return instance
 
 
-def _update(instance: models.Model, action: str, changes: dict, exclude=None) -> models.Model:
+def _update(
+    actor: User | None, instance: models.Model, action: str, changes: dict, exclude=None
+) -> models.Model:
     before = audit.snapshot(instance)
     for field, value in changes.items():
         setattr(instance, field, value)
     _clean(instance, exclude)
     instance.save()
-    audit.record(action, instance, before=before, after=audit.snapshot(instance))
+    audit.record(action, instance, before=before, after=audit.snapshot(instance), actor=actor)
     return instance
 
 
@@ -123,6 +125,7 @@ def platform_create(
     if parent is not None:
         require_platform_in_scope(actor, parent)
     return _create(
+        actor,
         Platform(code=code, name=name, level=level, parent=parent, hotline_number=hotline_number),
         "platform.create",
         exclude=["path"],
@@ -135,7 +138,7 @@ def platform_update(*, actor: User | None, platform: Platform, **changes) -> Pla
     require_platform_in_scope(actor, platform)
     if "parent" in changes and changes["parent"] is not None:
         require_platform_in_scope(actor, changes["parent"])
-    return _update(platform, "platform.update", changes, exclude=["path"])
+    return _update(actor, platform, "platform.update", changes, exclude=["path"])
 
 
 @transaction.atomic
@@ -154,6 +157,7 @@ def unit_create(
     if HandlingUnit.objects.filter(platform=platform, code=code).exists():
         raise Conflict(f"单位编码 {code} 已存在", field="code")
     return _create(
+        actor,
         HandlingUnit(
             platform=platform,
             code=code,
@@ -170,7 +174,7 @@ def unit_create(
 def unit_update(*, actor: User | None, unit: HandlingUnit, **changes) -> HandlingUnit:
     require(actor, "org.manage")
     require_platform_in_scope(actor, unit.platform)
-    return _update(unit, "unit.update", changes)
+    return _update(actor, unit, "unit.update", changes)
 
 
 @transaction.atomic
@@ -181,7 +185,7 @@ def team_create(
     require_platform_in_scope(actor, platform)
     if Team.objects.filter(platform=platform, name=name).exists():
         raise Conflict(f"班组“{name}”已存在", field="name")
-    return _create(Team(platform=platform, name=name, leader=leader), "team.create")
+    return _create(actor, Team(platform=platform, name=name, leader=leader), "team.create")
 
 
 @transaction.atomic
@@ -190,7 +194,7 @@ def skill_create(*, actor: User | None, platform: Platform, code: str, name: str
     require_platform_in_scope(actor, platform)
     if Skill.objects.filter(platform=platform, code=code).exists():
         raise Conflict(f"技能代码 {code} 已存在", field="code")
-    return _create(Skill(platform=platform, code=code, name=name), "skill.create")
+    return _create(actor, Skill(platform=platform, code=code, name=name), "skill.create")
 
 
 @transaction.atomic
@@ -213,6 +217,7 @@ def user_skill_set(*, actor: User | None, user: User, skill: Skill, level: int |
         before=before,
         after={"level": level} if level is not None else {},
         detail={"skill": skill.name},
+        actor=actor,
     )
 
 
@@ -243,6 +248,14 @@ def _validate_password(password: str, user: User) -> None:
 ACCOUNT_FIELDS = ("display_name", "phone", "employee_no", "email", "platform", "unit", "team")
 
 
+def _check_placement(platform: Platform, unit: HandlingUnit | None, team: Team | None) -> None:
+    """A person's unit and team belong to the person's platform."""
+    if unit is not None and unit.platform_id != platform.pk:
+        raise Invalid("承办单位不属于所选平台", field="unit")
+    if team is not None and team.platform_id != platform.pk:
+        raise Invalid("班组不属于所选平台", field="team")
+
+
 def _new_account(
     actor: User | None,
     *,
@@ -258,8 +271,7 @@ def _new_account(
 ) -> User:
     """An unsaved account, checked: in the actor's scope, unit on the platform, name free."""
     require_platform_in_scope(actor, platform)
-    if unit is not None and unit.platform_id != platform.pk:
-        raise Invalid("承办单位不属于所选平台", field="unit")
+    _check_placement(platform, unit, team)
     if User.objects.filter(username=username).exists():
         raise Conflict(f"登录名 {username} 已被使用", field="username")
     return User(
@@ -275,7 +287,7 @@ def _new_account(
     )
 
 
-def _open_account(user: User, **detail) -> User:
+def _open_account(actor: User | None, user: User, **detail) -> User:
     user.password_changed_at = timezone.now()
     _clean(user, exclude=["password"])
     user.save()
@@ -284,6 +296,7 @@ def _open_account(user: User, **detail) -> User:
         user,
         detail=detail,
         after=audit.snapshot(user, fields=("username", *ACCOUNT_FIELDS)),
+        actor=actor,
     )
     return user
 
@@ -298,7 +311,7 @@ def user_create(*, actor: User | None, password: str | None = None, **account) -
     password = password or generate_password()
     _validate_password(password, user)
     user.set_password(password)
-    return _open_account(user), password
+    return _open_account(actor, user), password
 
 
 @transaction.atomic
@@ -309,17 +322,22 @@ def user_update(*, actor: User | None, user: User, **changes) -> User:
     require_may_manage_account(actor, user)
     if "platform" in changes:
         require_platform_in_scope(actor, changes["platform"])
-    unit = changes.get("unit", user.unit)
-    platform = changes.get("platform", user.platform)
-    if unit is not None and unit.platform_id != platform.pk:
-        raise Invalid("承办单位不属于所选平台", field="unit")
+    _check_placement(
+        changes.get("platform", user.platform),
+        changes.get("unit", user.unit),
+        changes.get("team", user.team),
+    )
     before = audit.snapshot(user, fields=ACCOUNT_FIELDS)
     for field, value in changes.items():
         setattr(user, field, value)
     _clean(user, exclude=["password"])
     user.save()
     audit.record(
-        "user.update", user, before=before, after=audit.snapshot(user, fields=ACCOUNT_FIELDS)
+        "user.update",
+        user,
+        before=before,
+        after=audit.snapshot(user, fields=ACCOUNT_FIELDS),
+        actor=actor,
     )
     return user
 
@@ -341,6 +359,7 @@ def user_set_active(*, actor: User | None, user: User, active: bool) -> User:
         user,
         before=before,
         after={"is_active": active},
+        actor=actor,
     )
     return user
 
@@ -364,7 +383,7 @@ def user_reset_password(*, actor: User | None, user: User, password: str | None 
             "password_changed_at",
         ]
     )
-    audit.record("user.password_reset", user)
+    audit.record("user.password_reset", user, actor=actor)
     return password
 
 
@@ -374,7 +393,7 @@ def user_unlock(*, actor: User | None, user: User) -> User:
     before = {"locked_until": user.locked_until.isoformat() if user.locked_until else None}
     user.failed_logins, user.locked_until = 0, None
     user.save(update_fields=["failed_logins", "locked_until"])
-    audit.record("user.unlock", user, before=before, after={"locked_until": None})
+    audit.record("user.unlock", user, before=before, after={"locked_until": None}, actor=actor)
     return user
 
 
@@ -427,7 +446,11 @@ def role_assign(*, actor: User | None, user: User, role: str) -> RoleAssignment:
     except IntegrityError:
         raise Conflict("三权分立：该账号已担任一种管理员角色") from None
     audit.record(
-        "role.assign", user, before={"roles": sorted(held)}, after={"roles": sorted(held | {role})}
+        "role.assign",
+        user,
+        before={"roles": sorted(held)},
+        after={"roles": sorted(held | {role})},
+        actor=actor,
     )
     return assignment
 
@@ -443,7 +466,11 @@ def role_revoke(*, actor: User | None, user: User, role: str) -> None:
         raise NotFound("该账号没有此角色")
     RoleAssignment.objects.filter(user=user, role=role).delete()
     audit.record(
-        "role.revoke", user, before={"roles": sorted(held)}, after={"roles": sorted(held - {role})}
+        "role.revoke",
+        user,
+        before={"roles": sorted(held)},
+        after={"roles": sorted(held - {role})},
+        actor=actor,
     )
 
 
@@ -473,6 +500,7 @@ def role_permission_set(*, actor: User | None, role: str, permission: str, grant
         object_repr=ROLES[role].name,
         before={permission: exists},
         after={permission: granted},
+        actor=actor,
     )
 
 
@@ -510,7 +538,7 @@ def policy_update(*, actor: User | None, **changes) -> SecurityPolicy:
         SecurityPolicy.objects.select_for_update().order_by("pk").first()
         or SecurityPolicy.objects.create()
     )
-    return _update(policy, "policy.update", changes)
+    return _update(actor, policy, "policy.update", changes)
 
 
 # --- API tokens -----------------------------------------------------------------------------
@@ -532,7 +560,7 @@ def token_create(*, actor: User | None, user: User, name: str) -> tuple[ApiToken
         raise Invalid("请填写令牌用途（不超过 50 字）", field="name")
     key = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, prefix=key[:8], key_hash=hash_token(key))
-    audit.record("token.create", user, detail={"token": token.prefix, "name": name})
+    audit.record("token.create", user, detail={"token": token.prefix, "name": name}, actor=actor)
     return token, key
 
 
@@ -543,7 +571,12 @@ def token_revoke(*, actor: User | None, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit.record("token.revoke", token.user, detail={"token": token.prefix, "name": token.name})
+        audit.record(
+            "token.revoke",
+            token.user,
+            detail={"token": token.prefix, "name": token.name},
+            actor=actor,
+        )
     return token
 
 
@@ -559,6 +592,7 @@ def phone_reveal(*, actor: User, obj: models.Model, field: str = "phone", reason
         "phone.reveal",
         obj,
         detail={"field": field, "masked": mask_phone(number), "reason": reason[:100]},
+        actor=actor,
     )
     return number
 
@@ -581,11 +615,13 @@ def calendar_day_set(
     day = CalendarDay.objects.filter(date=date).first()
     if day is None:
         day = _create(
-            CalendarDay(date=date, kind=kind, name=name, provisional=provisional), "calendar.add"
+            actor,
+            CalendarDay(date=date, kind=kind, name=name, provisional=provisional),
+            "calendar.add",
         )
     else:
         day = _update(
-            day, "calendar.update", {"kind": kind, "name": name, "provisional": provisional}
+            actor, day, "calendar.update", {"kind": kind, "name": name, "provisional": provisional}
         )
     transaction.on_commit(workdays.forget)
     return day
@@ -597,7 +633,7 @@ def calendar_day_remove(*, actor: User | None, date: dt.date) -> None:
     day = CalendarDay.objects.filter(date=date).first()
     if day is None:
         raise NotFound("该日期没有特殊安排")
-    audit.record("calendar.remove", day, before=audit.snapshot(day))
+    audit.record("calendar.remove", day, before=audit.snapshot(day), actor=actor)
     day.delete()
     transaction.on_commit(workdays.forget)
 
@@ -623,9 +659,24 @@ def calendar_load_shipped(*, actor: User | None) -> int:
             "calendar.load_shipped",
             object_type="core.calendarday",
             detail={"days": len(new), "from": str(new[0].date), "to": str(new[-1].date)},
+            actor=actor,
         )
     transaction.on_commit(workdays.forget)
     return len(new)
+
+
+# --- audit log ----------------------------------------------------------------------------
+
+
+def audit_log_exported(*, actor: User, filters: dict, rows: int) -> None:
+    """Taking the audit log out (xlsx) is itself audited: who, which filters, how many rows."""
+    require(actor, "audit.export")
+    audit.record(
+        "audit.export",
+        object_type="core.auditentry",
+        detail={"filters": filters, "rows": rows},
+        actor=actor,
+    )
 
 
 # --- worker ---------------------------------------------------------------------------------
@@ -655,7 +706,7 @@ def user_create_many(
             user.set_password(password)
             encoded = user.password
         user.password = encoded
-        users.append(_open_account(user, bulk=len(accounts)))
+        users.append(_open_account(actor, user, bulk=len(accounts)))
     return users
 
 
@@ -670,4 +721,4 @@ def team_set_leader(*, actor: User | None, team: Team, leader: User | None) -> T
             raise Invalid("班长须为本平台人员", field="leader")
         if not leader.is_active:
             raise Invalid("该账号已停用，不能担任班长", field="leader")
-    return _update(team, "team.update", {"leader": leader})
+    return _update(actor, team, "team.update", {"leader": leader})

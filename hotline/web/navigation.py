@@ -27,20 +27,45 @@ class NavItem:
         return any(user.can(p) for p in self.permissions)
 
 
-BUSINESS = ("agent", "team_leader", "dispatcher", "callback", "qa", "kb_editor", "analyst",
-            "trainer", "manager", "office", "unit_handler")
+BUSINESS = (
+    "agent",
+    "team_leader",
+    "dispatcher",
+    "callback",
+    "qa",
+    "kb_editor",
+    "analyst",
+    "trainer",
+    "manager",
+    "office",
+    "unit_handler",
+)
 
 NAVIGATION: list[NavItem] = [
     NavItem("首页", "home", "home", everyone=True),
     NavItem("组织架构", "org", "org", section="组织", permissions=("org.view", "org.manage")),
-    NavItem("工作日历", "calendar", "calendar", section="组织",
-            permissions=("calendar.view", "calendar.manage")),
+    NavItem(
+        "工作日历",
+        "calendar",
+        "calendar",
+        section="组织",
+        permissions=("calendar.view", "calendar.manage"),
+    ),
     NavItem("账号管理", "accounts", "users", section="系统管理", permissions=("accounts.manage",)),
     NavItem("后台维护", "admin:index", "settings", section="系统管理", permissions=("org.manage",)),
-    NavItem("角色分配", "security_roles", "shield", section="安全管理", permissions=("roles.assign",)),
-    NavItem("权限配置", "security_permissions", "key", section="安全管理",
-            permissions=("permissions.manage",)),
-    NavItem("安全策略", "security_policy", "lock", section="安全管理", permissions=("policy.manage",)),
+    NavItem(
+        "角色分配", "security_roles", "shield", section="安全管理", permissions=("roles.assign",)
+    ),
+    NavItem(
+        "权限配置",
+        "security_permissions",
+        "key",
+        section="安全管理",
+        permissions=("permissions.manage",),
+    ),
+    NavItem(
+        "安全策略", "security_policy", "lock", section="安全管理", permissions=("policy.manage",)
+    ),
     NavItem("审计日志", "audit", "audit", section="审计", permissions=("audit.read",)),
     NavItem("个人设置", "profile", "user", section="我的", everyone=True),
 ]
@@ -57,5 +82,6 @@ def menu_for(user) -> list[tuple[str, list[dict]]]:
         except NoReverseMatch:
             continue
         sections.setdefault(item.section, []).append(
-            {"label": item.label, "url": url, "icon": item.icon, "name": item.url_name})
+            {"label": item.label, "url": url, "icon": item.icon, "name": item.url_name}
+        )
     return list(sections.items())

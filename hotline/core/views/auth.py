@@ -21,7 +21,9 @@ class LoginForm(forms.Form):
 class PasswordChangeForm(forms.Form):
     old_password = forms.CharField(label="原密码", widget=forms.PasswordInput, max_length=128)
     new_password = forms.CharField(label="新密码", widget=forms.PasswordInput, max_length=128)
-    new_password_again = forms.CharField(label="确认新密码", widget=forms.PasswordInput, max_length=128)
+    new_password_again = forms.CharField(
+        label="确认新密码", widget=forms.PasswordInput, max_length=128
+    )
 
     def clean(self):
         data = super().clean()
@@ -53,14 +55,18 @@ def login_view(request):
             account = User.objects.filter(username=username).first()
             if account is not None and account.is_locked():
                 minutes = SecurityPolicy.current().lockout_minutes
-                form.add_error(None, f"连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试或联系系统管理员。")
+                form.add_error(
+                    None,
+                    f"连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试或联系系统管理员。",
+                )
             elif account is not None and not account.is_active:
                 form.add_error(None, "账号已停用，请联系系统管理员。")
             else:
                 form.add_error(None, "登录名或密码不正确。")
         status = 400
-    return render(request, "core/login.html", {"form": form, "next": _safe_next(request)},
-                  status=status)
+    return render(
+        request, "core/login.html", {"form": form, "next": _safe_next(request)}, status=status
+    )
 
 
 @require_POST
@@ -80,9 +86,11 @@ def password_change_view(request):
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.password_change(user=request.user,
-                                         old_password=form.cleaned_data["old_password"],
-                                         new_password=form.cleaned_data["new_password"])
+                services.password_change(
+                    user=request.user,
+                    old_password=form.cleaned_data["old_password"],
+                    new_password=form.cleaned_data["new_password"],
+                )
             except HotlineError as error:
                 form.add_error(error.field if error.field in form.fields else None, error.message)
             else:
@@ -90,6 +98,13 @@ def password_change_view(request):
                 messages.success(request, "密码已修改。")
                 return redirect("home")
         status = 400
-    return render(request, "core/password_change.html",
-                  {"form": form, "forced": request.user.must_change_password,
-                   "policy": SecurityPolicy.current()}, status=status)
+    return render(
+        request,
+        "core/password_change.html",
+        {
+            "form": form,
+            "forced": request.user.must_change_password,
+            "policy": SecurityPolicy.current(),
+        },
+        status=status,
+    )
