@@ -11,7 +11,6 @@ fixture account is exactly what a real installation holds. ``make_user`` makes m
 ``api(user)`` gives a test client that speaks to the REST API with the user's token.
 """
 
-import datetime as dt
 import itertools
 from types import SimpleNamespace
 
@@ -79,15 +78,7 @@ def _ensure_seed() -> None:
     if not SecurityPolicy.objects.exists():
         SecurityPolicy.objects.create()
     if not CalendarDay.objects.exists():
-        CalendarDay.objects.bulk_create(
-            CalendarDay(
-                date=dt.date.fromisoformat(row["date"]),
-                kind=row["kind"],
-                name=row["name"],
-                provisional=row.get("provisional", False),
-            )
-            for row in workdays.shipped_days()
-        )
+        CalendarDay.objects.bulk_create(CalendarDay(**row) for row in workdays.shipped_days())
         workdays.forget()
 
 

@@ -643,16 +643,7 @@ def calendar_load_shipped(*, actor: User | None) -> int:
     """Add the shipped holiday data for the days not yet in the calendar."""
     require(actor, "calendar.manage")
     known = set(CalendarDay.objects.values_list("date", flat=True))
-    new = [
-        CalendarDay(
-            date=dt.date.fromisoformat(row["date"]),
-            kind=row["kind"],
-            name=row["name"],
-            provisional=row.get("provisional", False),
-        )
-        for row in workdays.shipped_days()
-        if dt.date.fromisoformat(row["date"]) not in known
-    ]
+    new = [CalendarDay(**row) for row in workdays.shipped_days() if row["date"] not in known]
     CalendarDay.objects.bulk_create(new)
     if new:
         audit.record(

@@ -146,8 +146,17 @@ def _seconds(start: dt.time, end: dt.time) -> int:
 
 
 def shipped_days() -> list[dict]:
-    """The holiday and 调休 data that ships with the platform (2024–2027)."""
-    return json.loads(HOLIDAYS_FILE.read_text(encoding="utf-8"))["days"]
+    """The holiday and 调休 data that ships with the platform (2024–2027), as the field
+    values of ``CalendarDay`` rows: ``CalendarDay(**row)``."""
+    return [
+        {
+            "date": dt.date.fromisoformat(row["date"]),
+            "kind": row["kind"],
+            "name": row["name"],
+            "provisional": row.get("provisional", False),
+        }
+        for row in json.loads(HOLIDAYS_FILE.read_text(encoding="utf-8"))["days"]
+    ]
 
 
 _cache: dict = {"at": 0.0, "calendar": None}

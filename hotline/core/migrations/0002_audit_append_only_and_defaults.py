@@ -1,8 +1,6 @@
 """Audit log made append-only in the database; default role grants, security policy and
 the shipped working-day calendar."""
 
-import datetime as dt
-
 from django.db import migrations
 
 from hotline.core import immutability
@@ -21,11 +19,9 @@ def seed_defaults(apps, schema_editor):
     if not SecurityPolicy.objects.exists():
         SecurityPolicy.objects.create()
     known = set(CalendarDay.objects.values_list("date", flat=True))
-    CalendarDay.objects.bulk_create([
-        CalendarDay(date=dt.date.fromisoformat(row["date"]), kind=row["kind"], name=row["name"],
-                    provisional=row.get("provisional", False))
-        for row in shipped_days() if dt.date.fromisoformat(row["date"]) not in known
-    ])
+    CalendarDay.objects.bulk_create(
+        [CalendarDay(**row) for row in shipped_days() if row["date"] not in known]
+    )
 
 
 class Migration(migrations.Migration):
