@@ -5,7 +5,7 @@ import datetime as dt
 from typing import Literal
 
 from django.http import HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from . import selectors, services
@@ -218,14 +218,14 @@ def my_tokens(request):
 def create_token(request, payload: TokenIn):
     token, key = services.token_create(actor=request.user, user=request.user, name=payload.name)
     token.key = key
-    return 201, token
+    return Status(201, token)
 
 
 @router.delete("/me/tokens/{token_id}", response={204: None}, tags=["我的"], summary="吊销令牌")
 def revoke_token(request, token_id: int):
     token = selectors.get_or_404(ApiToken.objects.filter(user=request.user), pk=token_id)
     services.token_revoke(actor=request.user, token=token)
-    return 204, None
+    return Status(204, None)
 
 
 # --- organisation ---------------------------------------------------------------------------------
@@ -297,7 +297,7 @@ def user_create(request, payload: UserCreateIn):
         email=payload.email,
         password=payload.password,
     )
-    return 201, {"user": user, "initial_password": password}
+    return Status(201, {"user": user, "initial_password": password})
 
 
 @router.patch("/users/{user_id}", response=UserOut, tags=["账号"], summary="修改账号信息")
@@ -376,7 +376,7 @@ def user_reveal_phone(request, user_id: int):
 def role_assign(request, user_id: int, payload: RoleIn):
     user = _visible_user(request, user_id)
     services.role_assign(actor=request.user, user=user, role=payload.role)
-    return 201, _visible_user(request, user_id)
+    return Status(201, _visible_user(request, user_id))
 
 
 @router.delete(
@@ -495,7 +495,7 @@ def calendar_day_set(request, day: dt.date, payload: CalendarDayIn):
 )
 def calendar_day_remove(request, day: dt.date):
     services.calendar_day_remove(actor=request.user, date=day)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/calendar-deadline", response=DeadlineOut, tags=["工作日历"], summary="计算期限")
