@@ -62,10 +62,12 @@ def audit_purge_forbidden():
 def _fresh_process_state():
     """Per-process caches and context that must not leak from one test to the next."""
     workdays.forget()
+    SecurityPolicy.forget()
     token = audit.set_origin(audit.Origin())
     yield
     audit.reset_origin(token)
     workdays.forget()
+    SecurityPolicy.forget()
 
 
 def _ensure_seed() -> None:

@@ -31,6 +31,7 @@ from django.test.utils import setup_test_environment  # noqa: E402
 
 from hotline.core import demo, numbering, workdays  # noqa: E402
 from hotline.core.models import Platform, User  # noqa: E402
+from hotline.core.roles import ADMIN_ROLES  # noqa: E402
 
 RESULTS: list[tuple[str, str, str, str]] = []  # (what, figure, target, verdict)
 
@@ -183,9 +184,141 @@ def main() -> None:
         len(set(taken)) == 800,
     )
 
+    http_load(vendor)
+
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     note("基准进程内存峰值（Django + 演示数据）", f"{rss:.0f} MiB", "", None)
     write_report(vendor)
+
+
+def _session_cookie(user: User) -> str:
+    """A signed-in session for ``user``, made the way django.contrib.auth.login makes one."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session["_auth_user_id"] = str(user.pk)
+    session["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[0]
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+def http_load(vendor: str) -> None:
+    """Real HTTP against `hotline run` (uvicorn; one process, worker threads inside):
+    first its capacity (clients requesting back to back), then R-PERF-2's picture —
+    many signed-in users, each switching page every 5–15 s (10 s on average)."""
+    import http.client
+    import random
+    import socket
+    import subprocess
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hotline.cli", "run", "--port", str(port), "--no-migrate"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    pages = ["/", "/me/", "/calendar/", "/org/"]
+
+    def drive(cookies: list[str], seconds: float, think: tuple[float, float] | None):
+        latencies: list[float] = []
+        errors = [0]
+        lock = threading.Lock()
+        deadline = time.perf_counter() + seconds
+        rng = random.Random(7)
+        starts = [rng.uniform(*think) if think else 0 for _ in cookies]
+
+        def user(cookie: str, delay: float) -> None:
+            time.sleep(delay)  # users arrive spread out, not all at once
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            mine, failed, turn = [], 0, 0
+            while time.perf_counter() < deadline:
+                began = time.perf_counter()
+                try:
+                    connection.request(
+                        "GET", pages[turn % len(pages)], headers={"Cookie": f"sessionid={cookie}"}
+                    )
+                    response = connection.getresponse()
+                    response.read()
+                    failed += response.status != 200
+                except http.client.RemoteDisconnected:
+                    # the server closed an idle keep-alive connection; a browser reconnects
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    continue
+                except OSError:
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    failed += 1
+                mine.append((time.perf_counter() - began) * 1000)
+                turn += 1
+                if think:
+                    time.sleep(random.uniform(*think))
+            with lock:
+                latencies.extend(mine)
+                errors[0] += failed
+
+        threads = [
+            threading.Thread(target=user, args=(c, d)) for c, d in zip(cookies, starts, strict=True)
+        ]
+        began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return latencies, errors[0], time.perf_counter() - began
+
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request(
+                    "GET", "/api/health"
+                )
+                break
+            except OSError:
+                time.sleep(0.2)
+        # The page-switching crowd: agents and the other business roles of the platform
+        # (the admins and unit staff open other pages). Several sessions per person when
+        # the demo has fewer people than the simulated crowd.
+        users = list(
+            User.objects.filter(is_active=True, must_change_password=False).exclude(
+                role_assignments__role__in=["unit_handler", *ADMIN_ROLES]
+            )
+        )
+        cookies = [_session_cookie(users[i % len(users)]) for i in range(600)]
+
+        latencies, errors, elapsed = drive(cookies[:8], 15, None)
+        capacity = len(latencies) / elapsed
+        note(
+            f"[{vendor}] HTTP 容量：8 个客户端连续请求（首页/个人/日历/组织轮换）15 秒，单进程",
+            f"{capacity:,.0f} 页/秒，p50 {pct(latencies, 50):.0f} ms，p95 {pct(latencies, 95):.0f} ms，错误 {errors}",
+            "",
+            None,
+        )
+
+        online = min(len(cookies), max(10, int(capacity * 10 * 0.6)))  # ~60 % of capacity
+        latencies, errors, elapsed = drive(cookies[:online], 40, (5.0, 15.0))
+        note(
+            f"[{vendor}] HTTP：{online} 名在线用户，每人每 5–15 秒切换页面，40 秒，单进程",
+            f"{len(latencies) / elapsed:,.1f} 页/秒，p50 {pct(latencies, 50):.0f} ms，"
+            f"p90 {pct(latencies, 90):.0f} ms，p95 {pct(latencies, 95):.0f} ms，错误 {errors}",
+            "90% ≤ 2000 ms，其余 ≤ 3000 ms",
+            pct(latencies, 90) <= 2000 and max(latencies) <= 3000 and errors == 0,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    # R-PERF-2: 1000 concurrent users at one page switch per 10 s = 100 pages per second.
+    needed = -(-100 // max(1, int(capacity * 0.6)))
+    note(
+        f"[{vendor}] 1000 名在线用户（约 100 页/秒）所需网页进程（按 60% 负载）",
+        f"{needed} 个（分布式部署：多个 hotline run --no-worker 进程，PostgreSQL + Redis）",
+        "",
+        None,
+    )
 
 
 def write_report(vendor: str) -> None:

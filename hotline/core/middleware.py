@@ -67,6 +67,9 @@ class IdleTimeoutMiddleware:
     """Signs a page session out after the policy's idle minutes (会话超时)."""
 
     SESSION_KEY = "last_activity"
+    # The stamp is renewed at most this often, so that a page view does not rewrite the
+    # session row every time; sign-out then comes 0–30 s after the policy's minutes.
+    RESOLUTION_SECONDS = 30
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -76,7 +79,7 @@ class IdleTimeoutMiddleware:
             now = time.time()
             last = request.session.get(self.SESSION_KEY)
             idle_limit = SecurityPolicy.current().idle_timeout_minutes * 60
-            if last is not None and now - last > idle_limit:
+            if last is not None and now - last > idle_limit + self.RESOLUTION_SECONDS:
                 audit.record(
                     "auth.session_timeout", request.user, detail={"idle_seconds": int(now - last)}
                 )
@@ -87,7 +90,8 @@ class IdleTimeoutMiddleware:
 
                     return JsonResponse({"detail": "会话已超时，请重新登录"}, status=401)
                 return redirect(f"{reverse('login')}?next={request.path}")
-            request.session[self.SESSION_KEY] = now
+            if last is None or now - last >= self.RESOLUTION_SECONDS:
+                request.session[self.SESSION_KEY] = now
         return self.get_response(request)
 
 

@@ -1,5 +1,7 @@
 """Organisation, accounts, roles, audit log, working-day calendar and numbering."""
 
+import time
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -280,8 +282,23 @@ class SecurityPolicy(models.Model):
 
     @classmethod
     def current(cls) -> "SecurityPolicy":
-        policy = cls.objects.order_by("pk").first()
-        return policy or cls()
+        """The policy in force, read at most every few seconds per process: every request
+        consults it (idle timeout), and a change reaches all web nodes within
+        ``POLICY_CACHE_SECONDS`` (R-PERF-3: live changes < 5 s)."""
+        now = time.monotonic()
+        cached = _policy_cache.get("policy")
+        if cached is None or now - _policy_cache["at"] > POLICY_CACHE_SECONDS:
+            cached = cls.objects.order_by("pk").first() or cls()
+            _policy_cache.update(policy=cached, at=now)
+        return cached
+
+    @staticmethod
+    def forget() -> None:
+        _policy_cache.pop("policy", None)
+
+
+POLICY_CACHE_SECONDS = 3
+_policy_cache: dict = {}
 
 
 class ApiToken(models.Model):

@@ -538,7 +538,10 @@ def policy_update(*, actor: User | None, **changes) -> SecurityPolicy:
         SecurityPolicy.objects.select_for_update().order_by("pk").first()
         or SecurityPolicy.objects.create()
     )
-    return _update(actor, policy, "policy.update", changes)
+    policy = _update(actor, policy, "policy.update", changes)
+    SecurityPolicy.forget()
+    transaction.on_commit(SecurityPolicy.forget)
+    return policy
 
 
 # --- API tokens -----------------------------------------------------------------------------

@@ -42,6 +42,7 @@ class Command(BaseCommand):
             lifespan="off",
             log_level="warning",
             proxy_headers=True,
+            timeout_keep_alive=75,  # agents' desks stay open all day; as nginx's default
             ws="websockets",
         )
         try:
