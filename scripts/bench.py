@@ -323,7 +323,12 @@ def http_load(vendor: str) -> None:
 
 def write_report(vendor: str) -> None:
     path = ROOT / "docs" / "benchmarks.md"
-    header = "# 性能基准 · Benchmarks\n\n由 `make bench`（scripts/bench.py）生成；设置 DATABASE_URL 可测 PostgreSQL。\n"
+    header = (
+        "# 性能基准 · Benchmarks\n\n"
+        "由 `make bench`（scripts/bench.py）生成；设置 DATABASE_URL（及 REDIS_URL）可测 PostgreSQL。\n"
+        "页面与 API 时间为进程内（Django 测试客户端）的服务端耗时；HTTP 项为真实的 `hotline run`\n"
+        "进程（uvicorn）加本机客户端线程，客户端与服务端共用 2 个核。目标出自 R-PERF-2/3。\n"
+    )
     sections = {}
     if path.exists():  # keep the other database's section
         current = None
@@ -334,7 +339,7 @@ def write_report(vendor: str) -> None:
             elif current:
                 sections[current].append(line)
     lines = [
-        f"## {vendor} — {dt.datetime.now():%Y-%m-%d %H:%M}",
+        f"## {vendor} — {dt.datetime.now():%Y-%m-%d %H:%M}（北京时间）",
         "",
         f"机器：{machine()}",
         "",

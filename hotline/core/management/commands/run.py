@@ -43,7 +43,7 @@ class Command(BaseCommand):
             log_level="warning",
             proxy_headers=True,
             timeout_keep_alive=75,  # agents' desks stay open all day; as nginx's default
-            ws="websockets",
+            ws="auto",
         )
         try:
             uvicorn.Server(config).run()
