@@ -18,6 +18,7 @@ from .core.api import router as core_router
 from .core.api import system_router
 from .core.auth import user_for_token
 from .core.errors import HotlineError
+from .workorders.api import router as workorders_router
 
 
 class BearerToken(HttpBearer):
@@ -123,3 +124,4 @@ def on_http_error(request, exc: HttpError):
 
 api.add_router("/", system_router)
 api.add_router("/", core_router)
+api.add_router("/", workorders_router)

@@ -26,3 +26,9 @@ class NotFound(HotlineError):
 
 class Conflict(HotlineError):
     status = 409
+
+
+class Unprocessable(HotlineError):
+    """A request whose form is right but whose content is not (a missing or bad field)."""
+
+    status = 422

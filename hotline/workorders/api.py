@@ -1,0 +1,303 @@
+"""Work-order API — the contract of issue #3:
+
+    POST /api/workorders                               → 201 {number, status, …}
+    GET  /api/workorders?q=&status=&unit=&overdue=&limit=&offset=  → {total, items}
+    GET  /api/workorders/{number}                      → the order with its timeline
+    POST /api/workorders/{number}/actions/{action}     → the order after the verb
+
+A verb not allowed in the current state → 409; a missing or bad field → 422; an order
+outside the caller's scope → 404. All in Chinese.
+"""
+
+import datetime as dt
+
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema, Status
+
+from hotline.core.errors import Unprocessable
+from hotline.core.models import HandlingUnit, Platform
+from hotline.core.scope import scope_of
+
+from . import selectors, services
+from .lifecycle import ACTIONS, STATE_LABELS, State
+from .models import Category
+
+router = Router(tags=["工单"])
+
+
+class OrderIn(Schema):
+    type: str = Field(
+        ...,
+        description="consult 咨询 | help 求助 | complaint 投诉 | report 举报 | "
+        "suggestion 建议 | praise 表扬 | rescue 救援",
+    )
+    title: str = Field(..., max_length=100)
+    content: str = Field(..., max_length=5000)
+    caller_name: str = Field("", max_length=50)
+    caller_phone: str = Field("", max_length=20)
+    category: str | None = Field(None, description="诉求分类编码（末级）")
+    urgency: str = "normal"
+    channel: str = "phone"
+    area: str = Field("", max_length=50)
+    address: str = Field("", max_length=200)
+    confidential: bool = False
+    session_ref: str = Field("", max_length=40)
+    direct: bool = False
+    answer: str = Field("", max_length=5000)
+    platform: str | None = Field(None, description="平台代码；默认为受理人所属平台")
+
+
+class ActionIn(Schema):
+    unit: int | None = Field(None, description="承办单位 id（派单、改派；审核时指定分支）")
+    co_units: list[int] = Field(default_factory=list, description="协办单位 id")
+    reason: str = Field("", max_length=500)
+    content: str = Field("", max_length=5000)
+    note: str = Field("", max_length=500)
+    approved: bool | None = None
+    days: int | None = None
+    satisfaction: str = ""
+
+
+class TimelineItem(Schema):
+    event: str
+    event_label: str
+    actor: str
+    unit: str | None
+    at: dt.datetime
+    from_state: str
+    to_state: str
+    data: dict
+
+
+class BranchOut(Schema):
+    unit_id: int
+    unit: str
+    lead: bool
+    state: str
+    sign_due: dt.datetime | None
+    signed_at: dt.datetime | None
+    handle_due: dt.datetime | None
+    replied_at: dt.datetime | None
+    reply: str
+    return_reason: str
+    extension_days: int | None
+
+
+class OrderSummary(Schema):
+    number: str
+    status: str
+    status_label: str
+    type: str
+    title: str
+    urgency: str
+    channel: str
+    unit: str | None
+    unit_id: int | None
+    deadline: dt.datetime | None
+    overdue: bool
+    created_at: dt.datetime
+
+
+class OrderOut(OrderSummary):
+    content: str
+    category: str | None
+    caller_name: str
+    caller_phone: str
+    confidential: bool
+    area: str
+    address: str
+    direct: bool
+    answer: str
+    satisfaction: str
+    urge_count: int
+    supervise_count: int
+    reopen_count: int
+    escalated: bool
+    branches: list[BranchOut]
+    timeline: list[TimelineItem]
+
+
+class OrderPage(Schema):
+    total: int
+    items: list[OrderSummary]
+
+
+DEADLINE_OF_STATE = {
+    State.SUBMITTED: "dispatch_due",
+    State.DISPATCHED: "handle_due",
+    State.HANDLING: "handle_due",
+    State.RETURN_PENDING: "handle_due",
+    State.REPLIED: "review_due",
+    State.CALLBACK_PENDING: "callback_due",
+}
+
+
+def _summary(order, now: dt.datetime) -> dict:
+    field_name = DEADLINE_OF_STATE.get(State(order.state))
+    deadline = getattr(order, field_name) if field_name else None
+    return {
+        "number": order.number,
+        "status": order.state,
+        "status_label": STATE_LABELS[State(order.state)],
+        "type": order.order_type,
+        "title": order.title,
+        "urgency": order.urgency,
+        "channel": order.channel,
+        "unit": order.lead_unit.name if order.lead_unit else None,
+        "unit_id": order.lead_unit_id,
+        "deadline": deadline,
+        "overdue": bool(deadline and deadline < now),
+        "created_at": order.created_at,
+    }
+
+
+EVENT_LABELS = {
+    "create": "受理",
+    "auto_archive": "自动归档",
+    **{code: a.label for code, a in ACTIONS.items()},
+}
+
+
+def _detail(request, order) -> dict:
+    caller = selectors.caller_of(request.user, order)
+    return {
+        **_summary(order, timezone.now()),
+        "content": order.content,
+        "category": order.category.path_name if order.category else None,
+        "caller_name": caller["name"],
+        "caller_phone": caller["phone"],
+        "confidential": order.confidential,
+        "area": order.area,
+        "address": order.address,
+        "direct": order.direct,
+        "answer": order.answer,
+        "satisfaction": order.satisfaction,
+        "urge_count": order.urge_count,
+        "supervise_count": order.supervise_count,
+        "reopen_count": order.reopen_count,
+        "escalated": order.escalated,
+        "branches": [
+            {
+                "unit_id": b.unit_id,
+                "unit": b.unit.name,
+                "lead": b.lead,
+                "state": b.state,
+                "sign_due": b.sign_due,
+                "signed_at": b.signed_at,
+                "handle_due": b.handle_due,
+                "replied_at": b.replied_at,
+                "reply": b.reply,
+                "return_reason": b.return_reason,
+                "extension_days": b.extension_days,
+            }
+            for b in selectors.branches(order)
+        ],
+        "timeline": [
+            {
+                "event": e.action,
+                "event_label": EVENT_LABELS.get(e.action, e.action),
+                "actor": e.actor_name,
+                "unit": e.unit.name if e.unit else None,
+                "at": e.at,
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "data": e.data,
+            }
+            for e in selectors.timeline(order)
+        ],
+    }
+
+
+@router.post("/workorders", response={201: OrderOut}, summary="受理登记工单")
+def order_create(request, payload: OrderIn):
+    user = request.user
+    if payload.platform:
+        platform = Platform.objects.filter(code=payload.platform.upper()).first()
+        if platform is None or not scope_of(user).covers_platform(platform.pk):
+            raise Unprocessable("平台代码不正确", field="platform")
+    else:
+        platform = user.platform
+    category = None
+    if payload.category:
+        category = Category.objects.filter(code=payload.category).first()
+        if category is None:
+            raise Unprocessable(f"诉求分类不存在：{payload.category}", field="category")
+    order = services.order_create(
+        actor=user,
+        platform=platform,
+        order_type=payload.type,
+        title=payload.title,
+        content=payload.content,
+        caller_name=payload.caller_name,
+        caller_phone=payload.caller_phone,
+        category=category,
+        urgency=payload.urgency,
+        channel=payload.channel,
+        area=payload.area,
+        address=payload.address,
+        confidential=payload.confidential,
+        session_ref=payload.session_ref,
+        direct=payload.direct,
+        answer=payload.answer,
+    )
+    return Status(201, _detail(request, order))
+
+
+@router.get("/workorders", response=OrderPage, summary="工单查询")
+def order_list(
+    request,
+    q: str = "",
+    status: str = "",
+    unit: int | None = None,
+    overdue: bool | None = None,
+    type: str = "",
+    caller_phone: str = "",
+    limit: int = Query(50, ge=1, le=selectors.MAX_PAGE),
+    offset: int = Query(0, ge=0),
+):
+    if status and status != "open" and status not in State.__members__.values():
+        raise Unprocessable(f"状态取值不正确：{status}", field="status")
+    queryset = selectors.orders_filtered(
+        request.user,
+        selectors.OrderFilter(
+            q=q,
+            status=status,
+            unit=unit,
+            overdue=overdue,
+            order_type=type,
+            caller_phone=caller_phone,
+        ),
+    )
+    now = timezone.now()
+    items = [_summary(o, now) for o in queryset[offset : offset + limit]]
+    return {"total": queryset.count(), "items": items}
+
+
+@router.get("/workorders/{number}", response=OrderOut, summary="工单详情与流转记录")
+def order_detail(request, number: str):
+    return _detail(request, selectors.order_get(request.user, number))
+
+
+@router.post(
+    "/workorders/{number}/actions/{action}",
+    response=OrderOut,
+    summary="工单操作：dispatch, sign, return, review-return, request-extension, "
+    "review-extension, reply, review-reply, callback, urge, supervise, "
+    "escalate, redispatch, reopen, close, cancel, archive",
+)
+def order_action(request, number: str, action: str, payload: ActionIn):
+    order = selectors.order_get(request.user, number)
+    fields = {k: v for k, v in payload.dict().items() if v not in (None, "", [])}
+    if "unit" in fields:
+        fields["unit"] = _unit(fields["unit"], "unit")
+    if "co_units" in fields:
+        fields["co_units"] = [_unit(pk, "co_units") for pk in fields["co_units"]]
+    order = services.perform(actor=request.user, order=order, action=action, **fields)
+    return _detail(request, order)
+
+
+def _unit(pk: int, field_name: str) -> HandlingUnit:
+    unit = HandlingUnit.objects.select_related("platform").filter(pk=pk).first()
+    if unit is None:
+        raise Unprocessable(f"承办单位不存在：{pk}", field=field_name)
+    return unit

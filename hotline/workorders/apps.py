@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class WorkOrdersConfig(AppConfig):
+    name = "hotline.workorders"
+    label = "workorders"
+    verbose_name = "工单"
+
+    def ready(self):
+        from hotline.core.audit import ACTION_LABELS
+
+        from .lifecycle import ACTIONS
+
+        ACTION_LABELS["workorder.create"] = "受理工单"
+        for code, action in ACTIONS.items():
+            ACTION_LABELS[f"workorder.{code}"] = f"工单{action.label}"

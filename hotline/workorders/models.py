@@ -1,0 +1,270 @@
+"""Work orders (工单): the order, its branches (one per handling unit), its timeline of
+events, the request category tree and the SLA table."""
+
+from django.db import models
+from django.utils import timezone
+
+from hotline.core.models import HandlingUnit, Platform, User
+
+from .lifecycle import BRANCH_LABELS, SATISFACTION, STATE_LABELS, BranchState, State
+
+
+class OrderType(models.TextChoices):
+    """诉求类型 (R-WO-2)."""
+
+    CONSULT = "consult", "咨询"
+    HELP = "help", "求助"
+    COMPLAINT = "complaint", "投诉"
+    REPORT = "report", "举报"
+    SUGGESTION = "suggestion", "建议"
+    PRAISE = "praise", "表扬"
+    RESCUE = "rescue", "救援"
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", "一般"
+    URGENT = "urgent", "紧急"
+    CRITICAL = "critical", "特急（涉及生命财产安全）"
+
+
+class Channel(models.TextChoices):
+    PHONE = "phone", "电话"
+    WEB = "web", "网站"
+    WECHAT = "wechat", "微信"
+    SMS = "sms", "短信"
+    EMAIL = "email", "邮件"
+    WEIBO = "weibo", "微博"
+    FAX = "fax", "传真"
+    APP = "app", "移动应用"
+    VISIT = "visit", "来访"
+
+
+class Category(models.Model):
+    """诉求分类: a hierarchical tree; orders are filed under a leaf."""
+
+    parent = models.ForeignKey(
+        "self",
+        verbose_name="上级分类",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    code = models.CharField("分类编码", max_length=20, unique=True)
+    name = models.CharField("分类名称", max_length=50)
+    # Water, power, gas, heating: sign-for within 30 minutes (R-STD-7).
+    public_utility = models.BooleanField("水电气暖类", default=False)
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "诉求分类"
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def path_name(self) -> str:
+        names, node = [], self
+        while node is not None:
+            names.append(node.name)
+            node = node.parent
+        return " / ".join(reversed(names))
+
+
+class WorkOrder(models.Model):
+    number = models.CharField("工单编号", max_length=30, unique=True)
+    platform = models.ForeignKey(
+        Platform, verbose_name="平台", on_delete=models.PROTECT, related_name="work_orders"
+    )
+    order_type = models.CharField("诉求类型", max_length=12, choices=OrderType.choices)
+    category = models.ForeignKey(
+        Category,
+        verbose_name="诉求分类",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    urgency = models.CharField(
+        "紧急程度", max_length=10, choices=Urgency.choices, default=Urgency.NORMAL
+    )
+    title = models.CharField("标题", max_length=100)
+    content = models.TextField("诉求内容", max_length=5000)
+    caller_name = models.CharField("来电人", max_length=50, blank=True)
+    caller_phone = models.CharField("联系电话", max_length=20, blank=True, db_index=True)
+    confidential = models.BooleanField("保密件", default=False)
+    area = models.CharField("所属区域", max_length=50, blank=True)
+    address = models.CharField("详细地址", max_length=200, blank=True)
+    channel = models.CharField(
+        "来源渠道", max_length=10, choices=Channel.choices, default=Channel.PHONE
+    )
+    session_ref = models.CharField("来源会话", max_length=40, blank=True)
+
+    state = models.CharField(
+        "状态",
+        max_length=20,
+        choices=[(s.value, label) for s, label in STATE_LABELS.items()],
+        default=State.SUBMITTED,
+        db_index=True,
+    )
+    lead_unit = models.ForeignKey(
+        HandlingUnit,
+        verbose_name="主办单位",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="led_orders",
+    )
+    direct = models.BooleanField("即时答复", default=False)
+    answer = models.TextField("答复内容", blank=True, max_length=5000)
+    satisfaction = models.CharField(
+        "满意度", max_length=6, blank=True, choices=[(s, s) for s in SATISFACTION]
+    )
+
+    created_by = models.ForeignKey(
+        User, verbose_name="受理人", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("受理时间", default=timezone.now, db_index=True)
+    dispatched_at = models.DateTimeField("派单时间", null=True, blank=True)
+    replied_at = models.DateTimeField("办结反馈时间", null=True, blank=True)
+    completed_at = models.DateTimeField("办结时间", null=True, blank=True)
+    closed_at = models.DateTimeField("归档/销单时间", null=True, blank=True)
+
+    # Deadlines (stored, computed on the working-day calendar by sla.py).
+    dispatch_due = models.DateTimeField("派单时限", null=True, blank=True)
+    handle_due = models.DateTimeField("办理时限", null=True, blank=True)
+    review_due = models.DateTimeField("审核时限", null=True, blank=True)
+    callback_due = models.DateTimeField("回访时限", null=True, blank=True)
+
+    urge_count = models.PositiveIntegerField("催办次数", default=0)
+    supervise_count = models.PositiveIntegerField("督办次数", default=0)
+    reopen_count = models.PositiveIntegerField("复核次数", default=0)
+    escalated = models.BooleanField("主管处理", default=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "工单"
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["platform", "state", "-created_at"], name="wo_platform_state"),
+            models.Index(fields=["lead_unit", "state"], name="wo_unit_state"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.title}"
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[State(self.state)]
+
+
+class Assignment(models.Model):
+    """A branch of an order at one handling unit (主办 or 协办)."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="assignments")
+    unit = models.ForeignKey(
+        HandlingUnit, verbose_name="承办单位", on_delete=models.PROTECT, related_name="assignments"
+    )
+    lead = models.BooleanField("主办", default=True)
+    state = models.CharField(
+        "状态",
+        max_length=20,
+        choices=[(s.value, label) for s, label in BRANCH_LABELS.items()],
+        default=BranchState.PENDING_SIGN,
+    )
+    dispatched_at = models.DateTimeField("派单时间", default=timezone.now)
+    sign_due = models.DateTimeField("签收时限", null=True, blank=True)
+    signed_at = models.DateTimeField("签收时间", null=True, blank=True)
+    handle_due = models.DateTimeField("办理时限", null=True, blank=True)
+    replied_at = models.DateTimeField("答复时间", null=True, blank=True)
+    reply = models.TextField("答复内容", blank=True, max_length=5000)
+    return_reason = models.CharField("退单理由", max_length=500, blank=True)
+    returned_at = models.DateTimeField("退单时间", null=True, blank=True)
+    extension_days = models.PositiveSmallIntegerField("申请延期（工作日）", null=True, blank=True)
+    extension_reason = models.CharField("延期理由", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "承办分支"
+        ordering = ["order_id", "-lead", "pk"]
+        indexes = [models.Index(fields=["unit", "state"], name="branch_unit_state")]
+
+    def __str__(self):
+        return f"{self.order_id}@{self.unit_id}"
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("工单流转记录不可修改")
+
+
+class Event(models.Model):
+    """One step of an order's timeline (流转记录), stored when it happens. KPIs are
+    computed from these rows: append-only."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="events")
+    assignment = models.ForeignKey(
+        Assignment, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    action = models.CharField("动作", max_length=30, db_index=True)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_name = models.CharField("操作人", max_length=100)
+    unit = models.ForeignKey(
+        HandlingUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField("时间", default=timezone.now, db_index=True)
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "流转记录"
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.order_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("工单流转记录不可修改")
+        super().save(*args, **kwargs)
+
+
+class SlaRule(models.Model):
+    """时限规则: how long a stage may take, by order type and urgency (blank = any).
+    The most specific matching rule wins (type and urgency > one of them > neither)."""
+
+    class Stage(models.TextChoices):
+        SIGN = "sign", "签收"
+        HANDLE = "handle", "办理"
+        REVIEW = "review", "办结审核"
+        CALLBACK = "callback", "回访"
+
+    class Measure(models.TextChoices):
+        MINUTES = "minutes", "分钟"
+        HOURS = "hours", "小时（自然时）"
+        WORKING_HOURS = "working_hours", "工作小时"
+        WORKING_DAYS = "working_days", "工作日"
+
+    stage = models.CharField("环节", max_length=10, choices=Stage.choices)
+    order_type = models.CharField("诉求类型", max_length=12, choices=OrderType.choices, blank=True)
+    urgency = models.CharField("紧急程度", max_length=10, choices=Urgency.choices, blank=True)
+    public_utility = models.BooleanField("仅水电气暖类", default=False)
+    amount = models.PositiveIntegerField("时长")
+    measure = models.CharField("单位", max_length=15, choices=Measure.choices)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "时限规则"
+        ordering = ["stage", "order_type", "urgency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "order_type", "urgency", "public_utility"],
+                name="one_sla_rule_per_key",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_stage_display()} {self.amount}{self.get_measure_display()}"

@@ -1,0 +1,562 @@
+"""Every write to work orders. One entry per verb, as the lifecycle table declares it:
+
+    permission and side guard → row locks (order, then its branches by pk) → state guard
+    → the verb's change → one timeline ``Event`` and one audit row → on-commit hooks.
+
+``perform`` is the single door for the verbs of :data:`lifecycle.ACTIONS`; intake
+(``order_create``) and the worker's auto-archive are the others.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from hotline.core import audit, numbering
+from hotline.core.errors import Conflict, NotFound, Unprocessable
+from hotline.core.models import HandlingUnit, Platform, User
+from hotline.core.scope import scope_of
+from hotline.core.services import require
+
+from . import sla
+from .lifecycle import (
+    ACTIONS,
+    ACTIVE_BRANCH_STATES,
+    SATISFACTION,
+    SATISFIED,
+    STATE_LABELS,
+    Action,
+    BranchState,
+    Side,
+    State,
+)
+from .models import Assignment, Category, Channel, Event, OrderType, Urgency, WorkOrder
+
+NUMBER_KIND = "WO"
+
+# --- intake -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_create(
+    *,
+    actor: User | None,
+    platform: Platform,
+    order_type: str,
+    title: str,
+    content: str,
+    caller_name: str = "",
+    caller_phone: str = "",
+    category: Category | None = None,
+    urgency: str = Urgency.NORMAL,
+    channel: str = Channel.PHONE,
+    area: str = "",
+    address: str = "",
+    confidential: bool = False,
+    session_ref: str = "",
+    direct: bool = False,
+    answer: str = "",
+    now: dt.datetime | None = None,
+) -> WorkOrder:
+    """Register a citizen's request (受理). ``direct=True`` with an ``answer`` completes it
+    at the front desk (即时答复 / 直接完工)."""
+    require(actor, "workorders.create")
+    if actor is not None and not scope_of(actor).covers_platform(platform.pk):
+        raise NotFound("平台不存在或不在您的管辖范围内")
+    _choice(order_type, OrderType, "type", "诉求类型")
+    _choice(urgency, Urgency, "urgency", "紧急程度")
+    _choice(channel, Channel, "channel", "来源渠道")
+    title, content, answer = title.strip(), content.strip(), answer.strip()
+    if not title:
+        raise Unprocessable("请填写标题", field="title")
+    if not content:
+        raise Unprocessable("请填写诉求内容", field="content")
+    if direct and not answer:
+        raise Unprocessable("即时答复须填写答复内容", field="answer")
+    if category is not None and (not category.is_active or category.children.exists()):
+        raise Unprocessable("请选择末级诉求分类", field="category")
+    now = now or timezone.now()
+    order = WorkOrder(
+        number=numbering.next_number(platform.code, NUMBER_KIND, day=timezone.localdate(now)),
+        platform=platform,
+        order_type=order_type,
+        category=category,
+        urgency=urgency,
+        title=title[:100],
+        content=content,
+        caller_name=caller_name.strip(),
+        caller_phone=caller_phone.strip(),
+        confidential=confidential,
+        area=area.strip(),
+        address=address.strip(),
+        channel=channel,
+        session_ref=session_ref,
+        created_by=actor,
+        created_at=now,
+        dispatch_due=sla.dispatch_due(now),
+    )
+    if direct:
+        order.direct, order.answer = True, answer
+        order.state, order.completed_at, order.dispatch_due = State.COMPLETED, now, None
+    order.full_clean(exclude=["created_by"])
+    order.save()
+    _event(
+        order, "create", actor, "", order.state, at=now, data={"direct": direct} if direct else {}
+    )
+    audit.record(
+        "workorder.create", order, actor=actor, detail={"number": order.number, "direct": direct}
+    )
+    return order
+
+
+def _choice(value: str, choices, field_name: str, label: str) -> None:
+    if value not in choices.values:
+        raise Unprocessable(f"{label}取值不正确：{value}", field=field_name)
+
+
+# --- the verbs ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    """What a verb handler works with, and what it leaves for the event and the audit."""
+
+    actor: User | None
+    order: WorkOrder
+    branches: list[Assignment]
+    action: Action
+    fields: dict
+    now: dt.datetime
+    branch: Assignment | None = None  # the acting unit's branch (unit-side verbs)
+    data: dict = field(default_factory=dict)  # recorded on the event
+
+    def active(self) -> list[Assignment]:
+        return [b for b in self.branches if b.state in ACTIVE_BRANCH_STATES]
+
+    def lead(self) -> Assignment | None:
+        return next((b for b in self.branches if b.lead and b.state != BranchState.WITHDRAWN), None)
+
+
+@transaction.atomic
+def perform(
+    *, actor: User | None, order: WorkOrder, action: str, now: dt.datetime | None = None, **fields
+) -> WorkOrder:
+    """Carry out one verb of the lifecycle on an order (派单, 签收, 退单 …)."""
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise NotFound(f"未知的操作：{action}")
+    require(actor, spec.permission)
+    order = WorkOrder.objects.select_for_update().get(pk=order.pk)
+    branches = list(Assignment.objects.select_for_update().filter(order=order).order_by("pk"))
+    step = Step(
+        actor=actor,
+        order=order,
+        branches=branches,
+        action=spec,
+        fields=fields,
+        now=now or timezone.now(),
+    )
+    _guard_side(step)
+    if order.state not in spec.sources:
+        raise Conflict(f"工单当前状态为“{STATE_LABELS[State(order.state)]}”，不能{spec.label}")
+    for name in spec.fields:
+        if fields.get(name) in (None, "") and name != "approved":
+            raise Unprocessable(f"{spec.label}须填写：{FIELD_NAMES.get(name, name)}", field=name)
+        if name == "approved" and not isinstance(fields.get(name), bool):
+            raise Unprocessable(f"{spec.label}须说明是否同意", field=name)
+    before = order.state
+    HANDLERS[action](step)
+    order.save()
+    for branch in step.branches:
+        if branch._state.adding:  # opened by this verb (dispatch, redispatch)
+            branch.save()
+    _event(
+        order, action, actor, before, order.state, at=step.now, branch=step.branch, data=step.data
+    )
+    audit.record(
+        f"workorder.{action}",
+        order,
+        actor=actor,
+        before={"state": before},
+        after={"state": order.state},
+        detail={"number": order.number, **step.data},
+    )
+    return order
+
+
+FIELD_NAMES = {
+    "unit": "承办单位",
+    "reason": "理由",
+    "content": "答复内容",
+    "days": "延期天数",
+    "satisfaction": "满意度",
+    "approved": "审核结论",
+}
+
+
+def _guard_side(step: Step) -> None:
+    """Platform verbs need the order's platform in scope; unit verbs need a branch of the
+    actor's own unit. Out of scope reads as not found."""
+    actor, order = step.actor, step.order
+    if actor is None:
+        return
+    scope = scope_of(actor)
+    if step.action.side == Side.PLATFORM:
+        if not scope.covers_platform(order.platform_id):
+            raise NotFound("工单不存在")
+        return
+    mine = [b for b in step.branches if b.unit_id == actor.unit_id] if actor.unit_id else []
+    if not mine:
+        raise NotFound("工单不存在")
+    step.branch = next((b for b in mine if b.state != BranchState.WITHDRAWN), None)
+    if step.branch is None:
+        raise Conflict("本单位的承办分支已撤回，不能再办理")
+
+
+def _event(
+    order: WorkOrder,
+    action: str,
+    actor: User | None,
+    from_state: str,
+    to_state: str,
+    *,
+    at: dt.datetime,
+    branch: Assignment | None = None,
+    data: dict | None = None,
+) -> Event:
+    origin = audit.current_origin()
+    name = str(actor) if actor is not None else origin.actor_name
+    return Event.objects.create(
+        order=order,
+        assignment=branch,
+        action=action,
+        actor=actor,
+        actor_name=name[:100],
+        unit=branch.unit if branch is not None else None,
+        at=at,
+        from_state=from_state,
+        to_state=to_state,
+        data=data or {},
+    )
+
+
+# --- handlers: each changes step.order / step.branches; the state guard has passed ----------
+
+
+def _unit_for_dispatch(step: Step, unit: HandlingUnit) -> HandlingUnit:
+    if not isinstance(unit, HandlingUnit):
+        raise Unprocessable("承办单位不正确", field="unit")
+    platform_path = step.order.platform.path
+    if not unit.is_active or not unit.platform.path.startswith(platform_path):
+        raise Unprocessable(f"{unit.name}不是本平台可派发的承办单位", field="unit")
+    return unit
+
+
+def _open_branches(step: Step, lead_unit: HandlingUnit, co_units) -> None:
+    co_units = list(co_units or [])
+    units = [lead_unit, *co_units]
+    if len({u.pk for u in units}) != len(units):
+        raise Unprocessable("主办与协办单位不能重复", field="co_units")
+    for unit in units:
+        _unit_for_dispatch(step, unit)
+    order = step.order
+    for unit in units:
+        branch = Assignment(
+            order=order, unit=unit, lead=unit.pk == lead_unit.pk, dispatched_at=step.now
+        )
+        _set_branch_deadlines(order, branch, step.now)
+        step.branches.append(branch)
+    order.lead_unit = lead_unit
+    order.dispatched_at = order.dispatched_at or step.now
+    order.handle_due = next(
+        b.handle_due
+        for b in step.branches
+        if b.unit_id == lead_unit.pk and b.state == BranchState.PENDING_SIGN
+    )
+    order.state = State.DISPATCHED
+    step.data.update(unit=lead_unit.name, co_units=[u.name for u in co_units])
+
+
+def _set_branch_deadlines(order: WorkOrder, branch: Assignment, start: dt.datetime) -> None:
+    kind = {
+        "order_type": order.order_type,
+        "urgency": order.urgency,
+        "public_utility": bool(order.category and order.category.public_utility),
+    }
+    branch.sign_due = sla.due("sign", start, **kind)
+    branch.handle_due = sla.due("handle", start, **kind)
+
+
+def _withdraw(branches) -> None:
+    for branch in branches:
+        if branch.state in ACTIVE_BRANCH_STATES:
+            branch.state = BranchState.WITHDRAWN
+            branch.save(update_fields=["state"])
+
+
+def do_dispatch(step: Step) -> None:
+    _open_branches(step, step.fields["unit"], step.fields.get("co_units"))
+
+
+def do_redispatch(step: Step) -> None:
+    _withdraw(step.branches)
+    step.data["from_unit"] = step.order.lead_unit.name if step.order.lead_unit else ""
+    _open_branches(step, step.fields["unit"], step.fields.get("co_units"))
+
+
+def do_sign(step: Step) -> None:
+    branch = step.branch
+    if branch.state != BranchState.PENDING_SIGN:
+        raise Conflict("本单位已签收该工单")
+    branch.state, branch.signed_at = BranchState.SIGNED, step.now
+    branch.save(update_fields=["state", "signed_at"])
+    step.data["late"] = bool(branch.sign_due and step.now > branch.sign_due)
+    if branch.lead:
+        step.order.state = State.HANDLING
+
+
+def do_return(step: Step) -> None:
+    branch = step.branch
+    if branch.state not in (BranchState.PENDING_SIGN, BranchState.SIGNED):
+        raise Conflict("本单位当前不能退单")
+    reason = _text(step.fields["reason"], "reason", "退单理由", 500)
+    branch.state, branch.return_reason, branch.returned_at = (
+        BranchState.RETURN_PENDING,
+        reason,
+        step.now,
+    )
+    branch.save(update_fields=["state", "return_reason", "returned_at"])
+    step.data.update(reason=reason, signed=branch.signed_at is not None)
+    if branch.lead:
+        step.order.state = State.RETURN_PENDING
+
+
+def do_review_return(step: Step) -> None:
+    branch = _pending_branch(step, lambda b: b.state == BranchState.RETURN_PENDING, "退单")
+    approved = step.fields["approved"]
+    step.data.update(unit=branch.unit.name, approved=approved, note=_note(step))
+    if approved:  # reasonable: the branch leaves; a lead's return sends the order back
+        branch.state = BranchState.WITHDRAWN
+        branch.save(update_fields=["state"])
+        if branch.lead:
+            _withdraw(step.branches)
+            order = step.order
+            order.state, order.lead_unit, order.handle_due = State.SUBMITTED, None, None
+            order.dispatch_due = sla.dispatch_due(step.now)
+    else:  # unreasonable: back to the unit, where it was
+        branch.state = BranchState.SIGNED if branch.signed_at else BranchState.PENDING_SIGN
+        branch.save(update_fields=["state"])
+        if branch.lead:
+            step.order.state = State.HANDLING if branch.signed_at else State.DISPATCHED
+    step.branch = branch
+
+
+def do_request_extension(step: Step) -> None:
+    branch = step.branch
+    if branch.state not in (BranchState.PENDING_SIGN, BranchState.SIGNED):
+        raise Conflict("本单位当前不能申请延期")
+    if branch.extension_days:
+        raise Conflict("已有待审核的延期申请")
+    days = step.fields["days"]
+    if not isinstance(days, int) or not 1 <= days <= 60:
+        raise Unprocessable("延期天数须为 1–60 个工作日", field="days")
+    branch.extension_days = days
+    branch.extension_reason = _text(step.fields["reason"], "reason", "延期理由", 500)
+    branch.save(update_fields=["extension_days", "extension_reason"])
+    step.data.update(days=days, reason=branch.extension_reason)
+
+
+def do_review_extension(step: Step) -> None:
+    branch = _pending_branch(
+        step, lambda b: bool(b.extension_days) and b.state in ACTIVE_BRANCH_STATES, "延期申请"
+    )
+    approved, days = step.fields["approved"], branch.extension_days
+    step.data.update(unit=branch.unit.name, days=days, approved=approved, note=_note(step))
+    if approved:
+        branch.handle_due = sla.add(branch.handle_due or step.now, days, "working_days")
+        if branch.lead:
+            step.order.handle_due = branch.handle_due
+        step.data["new_due"] = branch.handle_due.isoformat()
+    branch.extension_days, branch.extension_reason = None, ""
+    branch.save(update_fields=["handle_due", "extension_days", "extension_reason"])
+    step.branch = branch
+
+
+def do_reply(step: Step) -> None:
+    branch, order = step.branch, step.order
+    if branch.state != BranchState.SIGNED:
+        raise Conflict(
+            "请先签收再答复" if branch.state == BranchState.PENDING_SIGN else "本单位当前不能答复"
+        )
+    content = _text(step.fields["content"], "content", "答复内容", 5000)
+    if branch.lead:
+        waiting = [
+            b.unit.name for b in step.branches if not b.lead and b.state in ACTIVE_BRANCH_STATES
+        ]
+        if waiting:
+            raise Conflict(f"协办单位尚未全部答复：{'、'.join(waiting)}")
+    branch.state, branch.reply, branch.replied_at = BranchState.REPLIED, content, step.now
+    branch.save(update_fields=["state", "reply", "replied_at"])
+    step.data.update(content=content, late=bool(branch.handle_due and step.now > branch.handle_due))
+    if branch.lead:
+        order.state, order.replied_at = State.REPLIED, step.now
+        order.review_due = sla.due(
+            "review", step.now, order_type=order.order_type, urgency=order.urgency
+        )
+
+
+def do_review_reply(step: Step) -> None:
+    order, lead = step.order, step.lead()
+    approved = step.fields["approved"]
+    step.data.update(approved=approved, note=_note(step))
+    if approved:
+        order.state, order.answer = State.CALLBACK_PENDING, lead.reply if lead else order.answer
+        order.callback_due = sla.due(
+            "callback", step.now, order_type=order.order_type, urgency=order.urgency
+        )
+    else:  # sent back to the lead unit to handle again
+        order.state = State.HANDLING
+        lead.state = BranchState.SIGNED
+        lead.save(update_fields=["state"])
+        step.branch = lead
+
+
+def do_callback(step: Step) -> None:
+    order = step.order
+    satisfaction = step.fields["satisfaction"]
+    if satisfaction not in SATISFACTION:
+        raise Unprocessable(f"满意度须为：{'、'.join(SATISFACTION)}", field="satisfaction")
+    order.satisfaction = satisfaction
+    step.data.update(
+        satisfaction=satisfaction,
+        note=_note(step),
+        late=bool(order.callback_due and step.now > order.callback_due),
+    )
+    if satisfaction in SATISFIED:
+        order.state, order.completed_at = State.COMPLETED, step.now
+    else:
+        order.state = State.UNSATISFIED
+
+
+def do_reopen(step: Step) -> None:
+    """复核: the units that answered handle it again; counted against 一次性解决率."""
+    order = step.order
+    reopened = []
+    for branch in step.branches:
+        if branch.state == BranchState.REPLIED:
+            branch.state, branch.signed_at, branch.replied_at = BranchState.PENDING_SIGN, None, None
+            branch.dispatched_at = step.now
+            _set_branch_deadlines(order, branch, step.now)
+            branch.save()
+            reopened.append(branch.unit.name)
+            if branch.lead:
+                order.handle_due = branch.handle_due
+    order.state, order.satisfaction = State.DISPATCHED, ""
+    order.reopen_count += 1
+    step.data.update(units=reopened, note=_note(step))
+
+
+def do_close(step: Step) -> None:
+    order = step.order
+    order.state, order.completed_at = State.COMPLETED, step.now
+    step.data["reason"] = _text(step.fields["reason"], "reason", "结案理由", 500)
+
+
+def do_urge(step: Step) -> None:
+    step.order.urge_count += 1
+    step.data["note"] = _note(step)
+
+
+def do_supervise(step: Step) -> None:
+    step.order.supervise_count += 1
+    step.data["note"] = _note(step)
+
+
+def do_escalate(step: Step) -> None:
+    if step.order.escalated:
+        raise Conflict("该工单已提交主管处理")
+    step.order.escalated = True
+    step.data["note"] = _note(step)
+
+
+def do_cancel(step: Step) -> None:
+    _withdraw(step.branches)
+    order = step.order
+    order.state, order.closed_at = State.CANCELLED, step.now
+    step.data["reason"] = _text(step.fields["reason"], "reason", "销单理由", 500)
+
+
+def do_archive(step: Step) -> None:
+    step.order.state, step.order.closed_at = State.ARCHIVED, step.now
+
+
+HANDLERS = {
+    "dispatch": do_dispatch,
+    "sign": do_sign,
+    "return": do_return,
+    "review-return": do_review_return,
+    "request-extension": do_request_extension,
+    "review-extension": do_review_extension,
+    "reply": do_reply,
+    "review-reply": do_review_reply,
+    "callback": do_callback,
+    "reopen": do_reopen,
+    "close": do_close,
+    "urge": do_urge,
+    "supervise": do_supervise,
+    "escalate": do_escalate,
+    "redispatch": do_redispatch,
+    "cancel": do_cancel,
+    "archive": do_archive,
+}
+
+
+def _pending_branch(step: Step, pending, what: str) -> Assignment:
+    """The branch a review applies to: the one of ``unit`` if given, else the first."""
+    unit = step.fields.get("unit")
+    candidates = [
+        b
+        for b in step.branches
+        if pending(b) and (unit is None or b.unit_id == getattr(unit, "pk", unit))
+    ]
+    if not candidates:
+        raise Conflict(f"没有待审核的{what}")
+    return candidates[0]
+
+
+def _text(value, field_name: str, label: str, limit: int) -> str:
+    text = str(value or "").strip()
+    if not text:
+        raise Unprocessable(f"请填写{label}", field=field_name)
+    if len(text) > limit:
+        raise Unprocessable(f"{label}不能超过 {limit} 字", field=field_name)
+    return text
+
+
+def _note(step: Step) -> str:
+    return str(step.fields.get("note") or "").strip()[:500]
+
+
+# --- the worker ---------------------------------------------------------------------------------
+
+ARCHIVE_AFTER = dt.timedelta(hours=24)
+
+
+def auto_archive(*, now: dt.datetime | None = None) -> int:
+    """归档: completed orders with no new activity for 24 hours (R-WO-4)."""
+    now = now or timezone.now()
+    archived = 0
+    due = WorkOrder.objects.filter(state=State.COMPLETED, completed_at__lte=now - ARCHIVE_AFTER)
+    for pk in due.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            order = WorkOrder.objects.select_for_update().get(pk=pk)
+            last = order.events.order_by("-at").values_list("at", flat=True).first()
+            if order.state != State.COMPLETED or (last and last > now - ARCHIVE_AFTER):
+                continue
+            order.state, order.closed_at = State.ARCHIVED, now
+            order.save(update_fields=["state", "closed_at"])
+            _event(order, "auto_archive", None, State.COMPLETED, State.ARCHIVED, at=now)
+            audit.record("workorder.archive", order, detail={"number": order.number, "auto": True})
+            archived += 1
+    return archived
