@@ -92,17 +92,29 @@ class Action:
     label: str  # Chinese verb
     side: Side
     permission: str
-    sources: frozenset[State]
-    # The state the order moves to, when the action alone decides it; None when the
-    # outcome depends on input (approved or not, satisfied or not) or on other branches.
-    target: State | None = None
-    outcomes: tuple[State, ...] = ()  # the possible targets when target is None
+    # Every (from, to) move the verb may make; which one happens depends on the input
+    # (approved or not, satisfied or not) and on the branches (lead or co-unit).
+    edges: frozenset[tuple[State, State]]
     fields: tuple[str, ...] = ()  # required input
 
+    @property
+    def sources(self) -> frozenset[State]:
+        return frozenset(source for source, _ in self.edges)
 
-def _states(*states: State) -> frozenset[State]:
-    return frozenset(states)
 
+S = State
+
+
+def _moves(*pairs: tuple[State, State]) -> frozenset[tuple[State, State]]:
+    return frozenset(pairs)
+
+
+def _stays(*states: State) -> frozenset[tuple[State, State]]:
+    """Verbs that record something but leave the order where it is."""
+    return frozenset((state, state) for state in states)
+
+
+_AT_UNIT = (S.DISPATCHED, S.HANDLING, S.RETURN_PENDING)
 
 ACTIONS: dict[str, Action] = {
     a.code: a
@@ -112,34 +124,39 @@ ACTIONS: dict[str, Action] = {
             "派单",
             Side.PLATFORM,
             "workorders.dispatch",
-            _states(State.SUBMITTED),
-            State.DISPATCHED,
+            _moves((S.SUBMITTED, S.DISPATCHED)),
             fields=("unit",),
         ),
+        # the lead's signature starts handling; a co-unit's leaves the order as it is
         Action(
             "sign",
             "签收",
             Side.UNIT,
             "workorders.handle",
-            _states(State.DISPATCHED, State.HANDLING),
-            outcomes=(State.DISPATCHED, State.HANDLING),
+            _moves((S.DISPATCHED, S.HANDLING)) | _stays(S.DISPATCHED, S.HANDLING),
         ),
+        # the lead's return waits for review; a co-unit's only marks its branch
         Action(
             "return",
             "退单",
             Side.UNIT,
             "workorders.handle",
-            _states(State.DISPATCHED, State.HANDLING),
-            outcomes=(State.DISPATCHED, State.HANDLING, State.RETURN_PENDING),
+            _moves((S.DISPATCHED, S.RETURN_PENDING), (S.HANDLING, S.RETURN_PENDING))
+            | _stays(S.DISPATCHED, S.HANDLING),
             fields=("reason",),
         ),
+        # reasonable lead return → back to dispatch; unreasonable → back to the unit
         Action(
             "review-return",
             "退单审核",
             Side.PLATFORM,
             "workorders.review",
-            _states(State.DISPATCHED, State.HANDLING, State.RETURN_PENDING),
-            outcomes=(State.SUBMITTED, State.DISPATCHED, State.HANDLING),
+            _moves(
+                (S.RETURN_PENDING, S.SUBMITTED),
+                (S.RETURN_PENDING, S.DISPATCHED),
+                (S.RETURN_PENDING, S.HANDLING),
+            )
+            | _stays(*_AT_UNIT),
             fields=("approved",),
         ),
         Action(
@@ -147,8 +164,7 @@ ACTIONS: dict[str, Action] = {
             "申请延期",
             Side.UNIT,
             "workorders.handle",
-            _states(State.DISPATCHED, State.HANDLING),
-            outcomes=(State.DISPATCHED, State.HANDLING),
+            _stays(S.DISPATCHED, S.HANDLING),
             fields=("days", "reason"),
         ),
         Action(
@@ -156,17 +172,16 @@ ACTIONS: dict[str, Action] = {
             "延期审核",
             Side.PLATFORM,
             "workorders.review",
-            _states(State.DISPATCHED, State.HANDLING),
-            outcomes=(State.DISPATCHED, State.HANDLING),
+            _stays(S.DISPATCHED, S.HANDLING),
             fields=("approved",),
         ),
+        # co-units answer on their own; the lead's answer (after all of them) closes it
         Action(
             "reply",
             "办结反馈",
             Side.UNIT,
             "workorders.handle",
-            _states(State.HANDLING),
-            outcomes=(State.HANDLING, State.REPLIED),
+            _moves((S.HANDLING, S.REPLIED)) | _stays(S.DISPATCHED, S.HANDLING),
             fields=("content",),
         ),
         Action(
@@ -174,8 +189,7 @@ ACTIONS: dict[str, Action] = {
             "办结审核",
             Side.PLATFORM,
             "workorders.review",
-            _states(State.REPLIED),
-            outcomes=(State.CALLBACK_PENDING, State.HANDLING),
+            _moves((S.REPLIED, S.CALLBACK_PENDING), (S.REPLIED, S.HANDLING)),
             fields=("approved",),
         ),
         Action(
@@ -183,8 +197,7 @@ ACTIONS: dict[str, Action] = {
             "回访",
             Side.PLATFORM,
             "workorders.callback",
-            _states(State.CALLBACK_PENDING),
-            outcomes=(State.COMPLETED, State.UNSATISFIED),
+            _moves((S.CALLBACK_PENDING, S.COMPLETED), (S.CALLBACK_PENDING, S.UNSATISFIED)),
             fields=("satisfaction",),
         ),
         Action(
@@ -192,40 +205,25 @@ ACTIONS: dict[str, Action] = {
             "复核重办",
             Side.PLATFORM,
             "workorders.review",
-            _states(State.UNSATISFIED),
-            State.DISPATCHED,
+            _moves((S.UNSATISFIED, S.DISPATCHED)),
         ),
         Action(
             "close",
             "结案",
             Side.PLATFORM,
             "workorders.review",
-            _states(State.UNSATISFIED),
-            State.COMPLETED,
+            _moves((S.UNSATISFIED, S.COMPLETED)),
             fields=("reason",),
         ),
-        Action(
-            "urge",
-            "催办",
-            Side.PLATFORM,
-            "workorders.supervise",
-            _states(State.DISPATCHED, State.HANDLING, State.RETURN_PENDING),
-        ),
-        Action(
-            "supervise",
-            "督办",
-            Side.PLATFORM,
-            "workorders.supervise",
-            _states(State.DISPATCHED, State.HANDLING, State.RETURN_PENDING),
-        ),
-        Action("escalate", "主管处理", Side.PLATFORM, "workorders.create", frozenset(OPEN_STATES)),
+        Action("urge", "催办", Side.PLATFORM, "workorders.supervise", _stays(*_AT_UNIT)),
+        Action("supervise", "督办", Side.PLATFORM, "workorders.supervise", _stays(*_AT_UNIT)),
+        Action("escalate", "主管处理", Side.PLATFORM, "workorders.create", _stays(*OPEN_STATES)),
         Action(
             "redispatch",
             "改派",
             Side.PLATFORM,
             "workorders.dispatch",
-            _states(State.DISPATCHED, State.HANDLING, State.RETURN_PENDING),
-            State.DISPATCHED,
+            frozenset((source, S.DISPATCHED) for source in _AT_UNIT),
             fields=("unit",),
         ),
         Action(
@@ -233,48 +231,28 @@ ACTIONS: dict[str, Action] = {
             "销单",
             Side.PLATFORM,
             "workorders.cancel",
-            _states(State.SUBMITTED, State.DISPATCHED, State.HANDLING, State.RETURN_PENDING),
-            State.CANCELLED,
+            frozenset((source, S.CANCELLED) for source in (S.SUBMITTED, *_AT_UNIT)),
             fields=("reason",),
         ),
         Action(
-            "archive",
-            "归档",
-            Side.PLATFORM,
-            "workorders.review",
-            _states(State.COMPLETED),
-            State.ARCHIVED,
+            "archive", "归档", Side.PLATFORM, "workorders.review", _moves((S.COMPLETED, S.ARCHIVED))
         ),
     ]
 }
 
-# Actions that leave the order's state as it is (they record an event and a counter).
-NOTE_ACTIONS = frozenset({"urge", "supervise", "escalate"})
 
-
-def possible_targets(action: Action) -> tuple[State, ...]:
-    if action.code in NOTE_ACTIONS:
-        return tuple(sorted(action.sources))
-    return (action.target,) if action.target else action.outcomes
+def possible_targets(action: Action, source: State | None = None) -> tuple[State, ...]:
+    """Where ``action`` may take an order (from ``source``, or from anywhere)."""
+    return tuple(sorted({to for frm, to in action.edges if source is None or frm == source}))
 
 
 def transitions() -> list[tuple[State, str, State]]:
     """Every (from, action, to) edge the table allows — for the diagram and the tests."""
-    edges = []
-    for action in ACTIONS.values():
-        for source in sorted(action.sources):
-            for target in possible_targets(action):
-                if action.code in NOTE_ACTIONS and target != source:
-                    continue
-                edges.append((source, action.code, target))
-    return edges
+    return sorted((frm, action.code, to) for action in ACTIONS.values() for frm, to in action.edges)
 
 
 def check_declarations() -> None:
     for action in ACTIONS.values():
-        assert action.sources, action.code
-        assert (action.target is None) != (not action.outcomes) or action.code in NOTE_ACTIONS, (
-            action.code
-        )
+        assert action.edges, action.code
     assert set(STATE_LABELS) == set(State)
     assert set(BRANCH_LABELS) == set(BranchState)

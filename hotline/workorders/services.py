@@ -167,6 +167,9 @@ def perform(
             raise Unprocessable(f"{spec.label}须说明是否同意", field=name)
     before = order.state
     HANDLERS[action](step)
+    # The table is the law: a handler that makes an undeclared move is a bug, not a state.
+    if (State(before), State(order.state)) not in spec.edges:
+        raise AssertionError(f"{action}: {before} → {order.state} is not in the lifecycle table")
     order.save()
     for branch in step.branches:
         if branch._state.adding:  # opened by this verb (dispatch, redispatch)
