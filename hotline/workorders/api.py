@@ -285,9 +285,10 @@ def order_detail(request, number: str):
     "review-extension, reply, review-reply, callback, urge, supervise, "
     "escalate, redispatch, reopen, close, cancel, archive",
 )
-def order_action(request, number: str, action: str, payload: ActionIn):
+def order_action(request, number: str, action: str, payload: ActionIn | None = None):
     order = selectors.order_get(request.user, number)
-    fields = {k: v for k, v in payload.dict().items() if v not in (None, "", [])}
+    given = payload.dict() if payload is not None else {}
+    fields = {k: v for k, v in given.items() if v not in (None, "", [])}
     if "unit" in fields:
         fields["unit"] = _unit(fields["unit"], "unit")
     if "co_units" in fields:

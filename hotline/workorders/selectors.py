@@ -85,14 +85,19 @@ def orders_filtered(viewer: User, filters: OrderFilter, *, now: dt.datetime | No
         queryset = queryset.filter(order_type=filters.order_type)
     if filters.caller_phone:
         queryset = queryset.filter(caller_phone=filters.caller_phone.strip())
+        if not _sees_confidential_callers(viewer):
+            # finding a confidential order by its caller's number would reveal the caller
+            queryset = queryset.filter(confidential=False)
     return queryset
 
 
 def caller_visible(viewer: User, order: WorkOrder) -> bool:
     """May this viewer see who called? Not for units or anyone without the permission
     when the order is confidential (保密件, GB/T 33358)."""
-    if not order.confidential:
-        return True
+    return not order.confidential or _sees_confidential_callers(viewer)
+
+
+def _sees_confidential_callers(viewer: User) -> bool:
     return scope_of(viewer).unit_id is None and viewer.can("workorders.confidential")
 
 

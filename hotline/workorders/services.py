@@ -212,6 +212,7 @@ def _guard_side(step: Step) -> None:
     mine = [b for b in step.branches if b.unit_id == actor.unit_id] if actor.unit_id else []
     if not mine:
         raise NotFound("工单不存在")
+    # A unit holds at most one live branch; withdrawn ones are history.
     step.branch = next((b for b in mine if b.state != BranchState.WITHDRAWN), None)
     if step.branch is None:
         raise Conflict("本单位的承办分支已撤回，不能再办理")
@@ -291,9 +292,13 @@ def _set_branch_deadlines(order: WorkOrder, branch: Assignment, start: dt.dateti
     branch.handle_due = sla.due("handle", start, **kind)
 
 
-def _withdraw(branches) -> None:
+def _withdraw(branches, *, replied_too: bool = False) -> None:
+    """Take branches off the order. When the order starts afresh (re-dispatch, accepted
+    lead return) the units that had already replied leave too, so that a re-open never
+    reaches a unit that no longer holds the order."""
+    leaving = ACTIVE_BRANCH_STATES | ({BranchState.REPLIED} if replied_too else set())
     for branch in branches:
-        if branch.state in ACTIVE_BRANCH_STATES:
+        if branch.state in leaving:
             branch.state = BranchState.WITHDRAWN
             branch.save(update_fields=["state"])
 
@@ -303,7 +308,7 @@ def do_dispatch(step: Step) -> None:
 
 
 def do_redispatch(step: Step) -> None:
-    _withdraw(step.branches)
+    _withdraw(step.branches, replied_too=True)
     step.data["from_unit"] = step.order.lead_unit.name if step.order.lead_unit else ""
     _open_branches(step, step.fields["unit"], step.fields.get("co_units"))
 
@@ -343,7 +348,7 @@ def do_review_return(step: Step) -> None:
         branch.state = BranchState.WITHDRAWN
         branch.save(update_fields=["state"])
         if branch.lead:
-            _withdraw(step.branches)
+            _withdraw(step.branches, replied_too=True)
             order = step.order
             order.state, order.lead_unit, order.handle_due = State.SUBMITTED, None, None
             order.dispatch_due = sla.dispatch_due(step.now)

@@ -1,9 +1,10 @@
 """Deadlines (办理时限) from the SLA table, on the working-day calendar.
 
-Which rule applies: among the rules of a stage that match the order, the most specific
-wins — urgency counts 2, order type 1, the water/power/gas flag 1 — and of equally
-specific ones the strictest. So a 特急 order is signed for within 15 minutes even when
-it is about water, and an urgent complaint is handled in 24 hours, not 15 days.
+Which rule applies: of the rules of a stage that match the order by type, urgency or
+the water/power/gas flag, the strictest; the general rule (none of those set) only when
+no such rule matches. So a 特急 order is signed for within 15 minutes even when it is
+about water, an urgent complaint is handled in 24 hours, not 15 days, and raising the
+urgency of an order can never move its deadline later.
 """
 
 import datetime as dt
@@ -31,8 +32,8 @@ class Rule:
         )
 
     @property
-    def specificity(self) -> int:
-        return 2 * bool(self.urgency) + bool(self.order_type) + bool(self.public_utility)
+    def general(self) -> bool:
+        return not (self.urgency or self.order_type or self.public_utility)
 
 
 # Defaults from practice (R-STD-7, R-WO-7): seeded by migration, editable by admins.
@@ -93,10 +94,11 @@ def due(
         if r.stage == stage
         and r.matches(order_type=order_type, urgency=urgency, public_utility=public_utility)
     ]
-    if not candidates:
+    specific = [r for r in candidates if not r.general]
+    chosen = specific or candidates
+    if not chosen:
         return None
-    best = max(r.specificity for r in candidates)
-    return min(add(start, r.amount, r.measure) for r in candidates if r.specificity == best)
+    return min(add(start, r.amount, r.measure) for r in chosen)
 
 
 # R-WO-10 (SX): received 08:00–17:00 → dispatched within 1 hour; 17:00–08:00 → by
