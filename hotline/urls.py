@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("djadmin/", admin.site.urls),
     path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+    path("", include("hotline.workorders.urls")),
     path("", include("hotline.core.urls")),
 ]
 

@@ -425,3 +425,36 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} @ {self.beat_at}"
+
+
+class Notification(models.Model):
+    """An in-app message to one person (站内提醒): a deadline warning, an urge, a new
+    order for a unit. Other channels (SMS, email) are deliveries of the same notice."""
+
+    class Level(models.TextChoices):
+        INFO = "info", "提示"
+        WARNING = "warning", "预警"
+        DANGER = "danger", "逾期"
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField("类别", max_length=40)
+    level = models.CharField("级别", max_length=10, choices=Level.choices, default=Level.INFO)
+    title = models.CharField("标题", max_length=100)
+    body = models.CharField("内容", max_length=500, blank=True)
+    link = models.CharField("链接", max_length=200, blank=True)
+    # One notice per (recipient, key): a deadline warning fires once, whatever the sweeps.
+    key = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField("时间", default=timezone.now, db_index=True)
+    read_at = models.DateTimeField("已读时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "站内提醒"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "key"], condition=~Q(key=""), name="notification_once_per_key"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.recipient_id}: {self.title}"

@@ -43,6 +43,14 @@ BUSINESS = (
 
 NAVIGATION: list[NavItem] = [
     NavItem("首页", "home", "home", everyone=True),
+    NavItem("受理登记", "order_create", "order_new", permissions=("workorders.create",)),
+    NavItem("工单查询", "orders", "orders", permissions=("workorders.view",)),
+    NavItem("派单台", "dispatch_desk", "dispatch", permissions=("workorders.dispatch",)),
+    NavItem("本单位工单", "unit_portal", "inbox", permissions=("workorders.handle",)),
+    NavItem("回访台", "callback_desk", "callback", permissions=("workorders.callback",)),
+    NavItem("站内提醒", "notifications", "bell", everyone=True),
+    NavItem("自动分派规则", "dispatch_rules", "rules", section="组织",
+            permissions=("workorders.dispatch",)),
     NavItem("组织架构", "org", "org", section="组织", permissions=("org.view", "org.manage")),
     NavItem(
         "工作日历",

@@ -137,6 +137,16 @@ class WorkOrder(models.Model):
     review_due = models.DateTimeField("审核时限", null=True, blank=True)
     callback_due = models.DateTimeField("回访时限", null=True, blank=True)
 
+    # Which auto-dispatch rule chose the unit (so a return can be traced to its rule).
+    dispatch_rule = models.ForeignKey(
+        "DispatchRule",
+        verbose_name="分派规则",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
     urge_count = models.PositiveIntegerField("催办次数", default=0)
     supervise_count = models.PositiveIntegerField("督办次数", default=0)
     reopen_count = models.PositiveIntegerField("复核次数", default=0)
@@ -268,3 +278,84 @@ class SlaRule(models.Model):
 
     def __str__(self):
         return f"{self.get_stage_display()} {self.amount}{self.get_measure_display()}"
+
+
+class DispatchRule(models.Model):
+    """自动分派规则: checked in ``priority`` order; the first rule whose every condition
+    holds names the unit. ``direct`` rules dispatch at intake with no dispatcher."""
+
+    platform = models.ForeignKey(
+        Platform, verbose_name="平台", on_delete=models.CASCADE, related_name="dispatch_rules"
+    )
+    priority = models.PositiveIntegerField("优先级", default=100, help_text="数字小者先匹配")
+    name = models.CharField("规则名称", max_length=50)
+    order_type = models.CharField("诉求类型", max_length=12, choices=OrderType.choices, blank=True)
+    category = models.ForeignKey(
+        Category,
+        verbose_name="诉求分类（含下级）",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    keywords = models.CharField(
+        "关键词",
+        max_length=200,
+        blank=True,
+        help_text="以空格或逗号分隔，任一出现于标题或内容即匹配",
+    )
+    area = models.CharField("区域", max_length=50, blank=True)
+    unit = models.ForeignKey(
+        HandlingUnit, verbose_name="承办单位", on_delete=models.PROTECT, related_name="+"
+    )
+    direct = models.BooleanField("受理后直接派单", default=False)
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "自动分派规则"
+        ordering = ["platform_id", "priority", "pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class OrderDraft(models.Model):
+    """暂存: an intake form saved half-way, to be loaded again by the same agent."""
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="order_drafts")
+    title = models.CharField("标题", max_length=100, blank=True)
+    data = models.JSONField("表单内容", default=dict)
+    updated_at = models.DateTimeField("保存时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "工单草稿"
+        ordering = ["-updated_at"]
+
+    def __str__(self):
+        return self.title or f"草稿 {self.pk}"
+
+
+def attachment_path(instance, filename: str) -> str:
+    return f"workorders/{timezone.localdate():%Y/%m}/{instance.order_id}/{filename}"
+
+
+class Attachment(models.Model):
+    """附件 of an order, at intake or with a unit's reply (type and size checked)."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="attachments")
+    event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    file = models.FileField("文件", upload_to=attachment_path, max_length=300)
+    name = models.CharField("文件名", max_length=200)
+    size = models.PositiveIntegerField("大小（字节）")
+    content_type = models.CharField("类型", max_length=100)
+    uploaded_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField("上传时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "工单附件"
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self):
+        return self.name

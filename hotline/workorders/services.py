@@ -568,3 +568,12 @@ def auto_archive(*, now: dt.datetime | None = None) -> int:
             audit.record("workorder.archive", order, detail={"number": order.number, "auto": True})
             archived += 1
     return archived
+
+
+# --- drafts and attachments (intake and reply pages) --------------------------------------------
+
+
+# --- auto-dispatch rules (自动分派) ---------------------------------------------------------------
+
+
+# --- notifications of order events ---------------------------------------------------------------

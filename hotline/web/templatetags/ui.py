@@ -32,6 +32,13 @@ ICONS = {
     "lock": "lock",
     "audit": "journal-text",
     "user": "person-circle",
+    "order_new": "pencil-square",
+    "orders": "card-list",
+    "dispatch": "send",
+    "inbox": "inbox-fill",
+    "callback": "telephone-outbound",
+    "bell": "bell",
+    "rules": "signpost-split",
     # shell and panels
     "logout": "box-arrow-right",
     "phone": "telephone",

@@ -1,0 +1,3 @@
+"""Routes of one work-order area (see urls.py)."""
+
+urlpatterns: list = []
