@@ -215,6 +215,23 @@ LOGGING = {
     },
 }
 
+# --- outbound mail and SMS (notifications) ----------------------------------------------
+EMAIL_HOST = os.environ.get("HOTLINE_SMTP_HOST", "localhost")
+EMAIL_PORT = env_int("HOTLINE_SMTP_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("HOTLINE_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("HOTLINE_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("HOTLINE_SMTP_TLS", False)
+EMAIL_USE_SSL = env_bool("HOTLINE_SMTP_SSL", False)
+EMAIL_TIMEOUT = env_int("HOTLINE_SMTP_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("HOTLINE_MAIL_FROM", "12345@localhost")
+HOTLINE_SMS_URL = os.environ.get("HOTLINE_SMS_URL", "")  # the HTTP SMS gateway
+HOTLINE_SMS_TEMPLATE = os.environ.get(
+    "HOTLINE_SMS_TEMPLATE", ""
+)  # {platform} {title} {body} {link}
+HOTLINE_SMS_TOKEN = os.environ.get("HOTLINE_SMS_TOKEN", "")
+HOTLINE_SMS_TIMEOUT = env_int("HOTLINE_SMS_TIMEOUT", 10)
+HOTLINE_SITE_URL = os.environ.get("HOTLINE_SITE_URL", "")  # prefix for links in SMS and mail
+
 # --- hotline-specific ---------------------------------------------------------------------
 # Working hours of a working day, used by add_working_hours (deadline arithmetic).
 HOTLINE_WORKING_HOURS = os.environ.get("HOTLINE_WORKING_HOURS", "08:00-12:00,14:00-18:00")

@@ -458,3 +458,38 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.recipient_id}: {self.title}"
+
+
+class Delivery(models.Model):
+    """One sending of a notice over another channel (短信、邮件), with its attempts: the
+    worker sends it, retries with backoff, and gives up ("dead") after the last try."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "短信"
+        EMAIL = "email", "邮件"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待发送"
+        SENT = "sent", "已发送"
+        FAILED = "failed", "发送失败"
+        DEAD = "dead", "放弃重试"
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField("渠道", max_length=10, choices=Channel.choices)
+    address = models.CharField("地址", max_length=200, blank=True)
+    status = models.CharField(
+        "状态", max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField("尝试次数", default=0)
+    last_error = models.CharField("最近错误", max_length=500, blank=True)
+    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    sent_at = models.DateTimeField("发送时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "提醒投递"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} → {self.address}: {self.get_status_display()}"

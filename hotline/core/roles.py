@@ -50,7 +50,8 @@ PERMISSIONS: dict[str, Permission] = {
         Permission("workorders.create", "受理登记工单、即时答复"),
         Permission("workorders.dispatch", "派单与改派"),
         Permission("workorders.review", "审核退单、延期与办结，复核与归档"),
-        Permission("workorders.supervise", "催办与督办"),
+        Permission("workorders.urge", "催办（来电人催单）"),
+        Permission("workorders.supervise", "督办"),
         Permission("workorders.cancel", "销单"),
         Permission("workorders.callback", "回访评价"),
         Permission("workorders.handle", "签收、办理、答复本单位工单"),
@@ -65,7 +66,13 @@ ROLES: dict[str, Role] = {
             "agent",
             "话务员",
             "接听来电与文字会话，即时答复或登记工单",
-            default_grants=("org.view", "calendar.view", "workorders.view", "workorders.create"),
+            default_grants=(
+                "org.view",
+                "calendar.view",
+                "workorders.view",
+                "workorders.create",
+                "workorders.urge",
+            ),
         ),
         Role(
             "team_leader",
@@ -83,6 +90,7 @@ ROLES: dict[str, Role] = {
                 "workorders.cancel",
                 "workorders.callback",
                 "workorders.confidential",
+                "workorders.urge",
             ),
         ),
         Role(
@@ -100,6 +108,7 @@ ROLES: dict[str, Role] = {
                 "workorders.supervise",
                 "workorders.cancel",
                 "workorders.confidential",
+                "workorders.urge",
             ),
         ),
         Role(
@@ -140,13 +149,25 @@ ROLES: dict[str, Role] = {
             "manager",
             "项目经理",
             "热线运营管理与考核",
-            default_grants=("org.view", "calendar.view", "workorders.view", "workorders.supervise"),
+            default_grants=(
+                "org.view",
+                "calendar.view",
+                "workorders.view",
+                "workorders.supervise",
+                "workorders.urge",
+            ),
         ),
         Role(
             "office",
             "热线办",
             "监管单位：查阅全部数据与考核结果",
-            default_grants=("org.view", "calendar.view", "workorders.view", "workorders.supervise"),
+            default_grants=(
+                "org.view",
+                "calendar.view",
+                "workorders.view",
+                "workorders.supervise",
+                "workorders.urge",
+            ),
         ),
         Role(
             "unit_handler",

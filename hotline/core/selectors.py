@@ -524,3 +524,22 @@ def audit_related_names(entry: AuditEntry) -> dict[str, dict]:
         related = model_field.related_model._default_manager.filter(pk__in=ids)
         names[field] = {row.pk: str(row) for row in related}
     return names
+
+
+def notifications_of(user: User) -> QuerySet:
+    """The user's own notices (站内提醒), unread first, newest first within each."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    from .models import Notification
+
+    return (
+        Notification.objects.filter(recipient=user)
+        .annotate(
+            read_rank=Case(
+                When(read_at__isnull=True, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("read_rank", "-created_at", "-pk")
+    )

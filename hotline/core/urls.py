@@ -1,6 +1,6 @@
 """Pages of the core context. Each module of views/ owns one area."""
 
-from django.urls import path
+from django.urls import include, path
 
 from .views import accounts, audit, auth, calendar, home, org, profile, security
 
@@ -35,4 +35,6 @@ urlpatterns = [
     path("audit/", audit.audit_log, name="audit"),
     path("audit/export/", audit.audit_export, name="audit_export"),
     path("audit/<int:pk>/", audit.audit_detail, name="audit_detail"),
+    # in-app notifications and the reports they announce
+    path("notifications/", include("hotline.core.urls_notifications")),
 ]

@@ -1,5 +1,6 @@
 from django.conf import settings
 
+from hotline.core import notify
 from hotline.core.roles import ROLES
 
 from .navigation import menu_for
@@ -10,6 +11,7 @@ def shell(request):
     user = getattr(request, "user", None)
     context = {"platform_name": settings.HOTLINE_PLATFORM_NAME}
     if user is not None and user.is_authenticated:
-        context["menu"] = menu_for(user)
+        context["menu"] = menu_for(user, request.path)
         context["role_names"] = [ROLES[c].name for c in user.role_codes]
+        context["unread_notifications"] = notify.unread_count(user)
     return context

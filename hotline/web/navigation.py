@@ -49,8 +49,13 @@ NAVIGATION: list[NavItem] = [
     NavItem("本单位工单", "unit_portal", "inbox", permissions=("workorders.handle",)),
     NavItem("回访台", "callback_desk", "callback", permissions=("workorders.callback",)),
     NavItem("站内提醒", "notifications", "bell", everyone=True),
-    NavItem("自动分派规则", "dispatch_rules", "rules", section="组织",
-            permissions=("workorders.dispatch",)),
+    NavItem(
+        "自动分派规则",
+        "dispatch_rules",
+        "rules",
+        section="组织",
+        permissions=("workorders.dispatch",),
+    ),
     NavItem("组织架构", "org", "org", section="组织", permissions=("org.view", "org.manage")),
     NavItem(
         "工作日历",
@@ -79,8 +84,10 @@ NAVIGATION: list[NavItem] = [
 ]
 
 
-def menu_for(user) -> list[tuple[str, list[dict]]]:
-    """Sections with the entries this user may open, in declaration order."""
+def menu_for(user, path: str = "") -> list[tuple[str, list[dict]]]:
+    """Sections with the entries this user may open, in declaration order. The entry
+    for ``path`` is marked active: the one whose address is the longest prefix of it
+    (``/orders/new/`` is 受理登记, not 工单查询; home only on ``/``)."""
     sections: dict[str, list[dict]] = {}
     for item in NAVIGATION:
         if not item.visible_to(user):
@@ -90,6 +97,18 @@ def menu_for(user) -> list[tuple[str, list[dict]]]:
         except NoReverseMatch:
             continue
         sections.setdefault(item.section, []).append(
-            {"label": item.label, "url": url, "icon": item.icon, "name": item.url_name}
+            {
+                "label": item.label,
+                "url": url,
+                "icon": item.icon,
+                "name": item.url_name,
+                "active": False,
+            }
         )
+    entries = [entry for items in sections.values() for entry in items]
+    matches = [
+        e for e in entries if (path == "/" if e["url"] == "/" else path.startswith(e["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda e: len(e["url"]))["active"] = True
     return list(sections.items())

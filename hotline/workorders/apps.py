@@ -10,11 +10,29 @@ class WorkOrdersConfig(AppConfig):
         from hotline.core import reference
         from hotline.core.audit import ACTION_LABELS
 
+        from . import panels
         from . import reference as lifecycle_reference
         from .lifecycle import ACTIONS
 
         reference.GENERATED["workorders.md"] = lifecycle_reference.lifecycle_markdown
+        panels.register()  # the work-order panels of the role home pages
 
+        from hotline.core import demo
+
+        from .dispatching import demo_rules
+
+        if demo_rules not in demo.DEMO_EXTENSIONS:
+            demo.DEMO_EXTENSIONS.append(demo_rules)
         ACTION_LABELS["workorder.create"] = "受理工单"
+        ACTION_LABELS.update(
+            {
+                "dispatch_rule.create": "新建分派规则",
+                "dispatch_rule.update": "修改分派规则",
+                "dispatch_rule.delete": "删除分派规则",
+                "dispatch_rule.apply": "按规则自动派单",
+                "workorder.attachment": "上传工单附件",
+                "workorder.export": "导出工单",
+            }
+        )
         for code, action in ACTIONS.items():
             ACTION_LABELS[f"workorder.{code}"] = f"工单{action.label}"

@@ -215,7 +215,7 @@ ACTIONS: dict[str, Action] = {
             _moves((S.UNSATISFIED, S.COMPLETED)),
             fields=("reason",),
         ),
-        Action("urge", "催办", Side.PLATFORM, "workorders.supervise", _stays(*_AT_UNIT)),
+        Action("urge", "催办", Side.PLATFORM, "workorders.urge", _stays(*_AT_UNIT)),
         Action("supervise", "督办", Side.PLATFORM, "workorders.supervise", _stays(*_AT_UNIT)),
         Action("escalate", "主管处理", Side.PLATFORM, "workorders.create", _stays(*OPEN_STATES)),
         Action(

@@ -131,3 +131,161 @@ def leaf_categories() -> QuerySet[Category]:
     return Category.objects.filter(is_active=True, children__isnull=True).select_related(
         "parent", "parent__parent"
     )
+
+
+# --- work queues: dispatch desk, unit portal, callback desk, home panels -----------------------
+# (appended for hotline/workorders/views/desks.py and panels.py)
+
+
+def _local_day_start(now: dt.datetime) -> dt.datetime:
+    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def branches_visible(viewer: User):
+    """Branches of the orders the viewer may see (unit staff: their own unit's only)."""
+    from .models import Assignment
+
+    queryset = Assignment.objects.select_related("order", "order__platform", "unit")
+    scope = scope_of(viewer)
+    if scope.unit_id is not None:
+        return queryset.filter(unit=scope.unit_id, order__in=orders_visible(viewer))
+    return queryset.filter(order__in=orders_visible(viewer))
+
+
+def dispatch_queue(viewer: User) -> QuerySet[WorkOrder]:
+    """待派单: oldest first."""
+    return orders_visible(viewer).filter(state="submitted").order_by("created_at", "pk")
+
+
+def returns_pending(viewer: User):
+    """退单待审: branches (lead or co-unit) waiting for the platform's review."""
+    return branches_visible(viewer).filter(state="return_pending").order_by("returned_at", "pk")
+
+
+def extensions_pending(viewer: User):
+    """延期待审: live branches with an extension request."""
+    from .lifecycle import ACTIVE_BRANCH_STATES
+
+    return (
+        branches_visible(viewer)
+        .filter(extension_days__isnull=False, state__in=ACTIVE_BRANCH_STATES)
+        .order_by("handle_due", "pk")
+    )
+
+
+def replies_pending(viewer: User) -> QuerySet[WorkOrder]:
+    """办结待审: replied orders, the earliest review deadline first, with their branches."""
+    return (
+        orders_visible(viewer)
+        .filter(state="replied")
+        .prefetch_related("assignments__unit")
+        .order_by("review_due", "pk")
+    )
+
+
+def escalated_open(viewer: User) -> QuerySet[WorkOrder]:
+    """主管处理: open orders sent to the supervisor."""
+    return (
+        orders_visible(viewer).filter(escalated=True, state__in=OPEN_STATES).order_by("created_at")
+    )
+
+
+def dispatch_counts(viewer: User) -> dict:
+    return {
+        "submitted": dispatch_queue(viewer).count(),
+        "returns": returns_pending(viewer).count(),
+        "extensions": extensions_pending(viewer).count(),
+        "replied": replies_pending(viewer).count(),
+        "escalated": escalated_open(viewer).count(),
+    }
+
+
+UNIT_TABS = ("pending", "signed", "soon", "overdue", "returned", "replied")
+
+
+def unit_branches(viewer: User, tab: str, *, now: dt.datetime | None = None):
+    """本单位工单: the viewer's own unit's branches in one tab of the portal. Anyone not
+    attached to a unit sees nothing."""
+    from .lifecycle import ACTIVE_BRANCH_STATES
+    from .models import Assignment
+
+    if tab not in UNIT_TABS:
+        raise NotFound("未知的分类")
+    unit_id = scope_of(viewer).unit_id
+    if unit_id is None or unit_id < 0:
+        return Assignment.objects.none()
+    now = now or timezone.now()
+    mine = Assignment.objects.select_related("order", "order__category", "unit").filter(
+        unit=unit_id
+    )
+    live = ("pending_sign", "signed")
+    if tab == "pending":
+        return mine.filter(state="pending_sign").order_by("sign_due", "pk")
+    if tab == "signed":
+        return mine.filter(state="signed").order_by("handle_due", "pk")
+    if tab == "soon":
+        return mine.filter(
+            state__in=live, handle_due__gte=now, handle_due__lt=now + dt.timedelta(hours=24)
+        ).order_by("handle_due", "pk")
+    if tab == "overdue":
+        return mine.filter(state__in=ACTIVE_BRANCH_STATES, handle_due__lt=now).order_by(
+            "handle_due", "pk"
+        )
+    if tab == "returned":
+        return mine.filter(state="return_pending").order_by("-returned_at", "pk")
+    return mine.filter(state="replied", replied_at__gte=now - dt.timedelta(days=30)).order_by(
+        "-replied_at", "pk"
+    )
+
+
+def unit_counts(viewer: User, *, now: dt.datetime | None = None) -> dict:
+    now = now or timezone.now()
+    return {tab: unit_branches(viewer, tab, now=now).count() for tab in UNIT_TABS}
+
+
+def callback_queue(viewer: User) -> QuerySet[WorkOrder]:
+    """待回访: the earliest callback deadline (so the overdue ones) first."""
+    return (
+        orders_visible(viewer)
+        .filter(state="callback_pending")
+        .order_by("callback_due", "pk")
+        .select_related("lead_unit")
+    )
+
+
+def unsatisfied_orders(viewer: User) -> QuerySet[WorkOrder]:
+    """回访不满意: waiting for 复核重办 or 结案."""
+    return (
+        orders_visible(viewer)
+        .filter(state="unsatisfied")
+        .order_by("pk")
+        .select_related("lead_unit")
+    )
+
+
+def callback_counts(viewer: User, *, now: dt.datetime | None = None) -> dict:
+    now = now or timezone.now()
+    queue = callback_queue(viewer)
+    return {
+        "pending": queue.count(),
+        "overdue": queue.filter(callback_due__lt=now).count(),
+        "unsatisfied": unsatisfied_orders(viewer).count(),
+    }
+
+
+def callbacks_done_today(viewer: User, *, now: dt.datetime | None = None) -> int:
+    """今日已回访: callback events recorded by the viewer since local midnight."""
+    now = now or timezone.now()
+    return Event.objects.filter(
+        action="callback", actor=viewer, at__gte=_local_day_start(now)
+    ).count()
+
+
+def my_orders_today(viewer: User, *, now: dt.datetime | None = None) -> QuerySet[WorkOrder]:
+    """The orders the viewer registered today, newest first."""
+    now = now or timezone.now()
+    return (
+        orders_visible(viewer)
+        .filter(created_by=viewer, created_at__gte=_local_day_start(now))
+        .order_by("-created_at", "-pk")
+    )

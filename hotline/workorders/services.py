@@ -107,6 +107,8 @@ def order_create(
     audit.record(
         "workorder.create", order, actor=actor, detail={"number": order.number, "direct": direct}
     )
+    order = _auto_dispatch(order, actor, now)
+    transaction.on_commit(lambda: notify_order_event(order.pk, "create"))
     return order
 
 
@@ -185,6 +187,7 @@ def perform(
         after={"state": order.state},
         detail={"number": order.number, **step.data},
     )
+    transaction.on_commit(lambda: notify_order_event(order.pk, action, step))
     return order
 
 
@@ -305,6 +308,10 @@ def _withdraw(branches, *, replied_too: bool = False) -> None:
 
 def do_dispatch(step: Step) -> None:
     _open_branches(step, step.fields["unit"], step.fields.get("co_units"))
+    rule = _suggested_rule(step.order)
+    if rule is not None:
+        step.order.dispatch_rule = rule
+        step.data["rule"] = rule.name
 
 
 def do_redispatch(step: Step) -> None:
@@ -572,8 +579,355 @@ def auto_archive(*, now: dt.datetime | None = None) -> int:
 
 # --- drafts and attachments (intake and reply pages) --------------------------------------------
 
+MAX_ATTACHMENTS = 5
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+ATTACHMENT_TYPES = {
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "pdf": "application/pdf",
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xls": "application/vnd.ms-excel",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "txt": "text/plain",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "amr": "audio/amr",
+}
+# The first bytes a file of these types must start with (content sniff).
+_MAGIC = {
+    "jpg": (b"\xff\xd8\xff",),
+    "jpeg": (b"\xff\xd8\xff",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "pdf": (b"%PDF-",),
+    "docx": (b"PK\x03\x04",),
+    "xlsx": (b"PK\x03\x04",),
+    "doc": (b"\xd0\xcf\x11\xe0",),
+    "xls": (b"\xd0\xcf\x11\xe0",),
+    "amr": (b"#!AMR",),
+    "wav": (b"RIFF",),
+}
+
+
+def attachment_check(upload) -> str:
+    """Validate an uploaded file (type by extension and content, size); return its
+    extension. Raises Unprocessable with a Chinese message on field ``attachments``."""
+    name = str(getattr(upload, "name", "") or "")
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if ext not in ATTACHMENT_TYPES:
+        allowed = " ".join(sorted(ATTACHMENT_TYPES))
+        raise Unprocessable(f"附件“{name}”类型不允许，仅支持：{allowed}", field="attachments")
+    size = upload.size or 0
+    if size > MAX_ATTACHMENT_BYTES:
+        raise Unprocessable(f"附件“{name}”超过 10 MB", field="attachments")
+    if size == 0:
+        raise Unprocessable(f"附件“{name}”是空文件", field="attachments")
+    if ext in _MAGIC:
+        upload.seek(0)
+        head = upload.read(16)
+        upload.seek(0)
+        if not any(head.startswith(magic) for magic in _MAGIC[ext]):
+            raise Unprocessable(f"附件“{name}”的内容与扩展名 .{ext} 不符", field="attachments")
+    return ext
+
+
+def attachments_check(uploads, *, existing: int = 0) -> None:
+    """Check a batch before anything is saved (≤ 5 files per order)."""
+    if existing + len(uploads) > MAX_ATTACHMENTS:
+        raise Unprocessable(f"每件工单最多 {MAX_ATTACHMENTS} 个附件", field="attachments")
+    for upload in uploads:
+        attachment_check(upload)
+
+
+@transaction.atomic
+def attachment_add(*, actor: User | None, order: WorkOrder, upload, event: Event | None = None):
+    """附件: store one uploaded file on an order (at intake, or with a reply's event)."""
+    from .models import Attachment
+
+    ext = attachment_check(upload)
+    if order.attachments.count() >= MAX_ATTACHMENTS:
+        raise Unprocessable(f"每件工单最多 {MAX_ATTACHMENTS} 个附件", field="attachments")
+    name = str(upload.name).replace("/", "_").replace("\\", "_")[-200:]
+    attachment = Attachment(
+        order=order,
+        event=event,
+        name=name,
+        size=upload.size,
+        content_type=ATTACHMENT_TYPES[ext],
+        uploaded_by=actor,
+    )
+    attachment.file.save(f"{numbering_safe_name(ext)}", upload, save=False)
+    attachment.save()
+    audit.record(
+        "workorder.attachment",
+        order,
+        actor=actor,
+        detail={"number": order.number, "name": name, "size": upload.size},
+    )
+    return attachment
+
+
+def numbering_safe_name(ext: str) -> str:
+    """A random stored file name (the original name is kept in ``Attachment.name``)."""
+    import uuid
+
+    return f"{uuid.uuid4().hex}.{ext}"
+
+
+DRAFT_FIELDS = (
+    "type",
+    "urgency",
+    "channel",
+    "category",
+    "title",
+    "content",
+    "caller_name",
+    "caller_phone",
+    "area",
+    "address",
+    "confidential",
+    "answer",
+)
+
+
+def draft_save(*, actor: User, data: dict, draft=None):
+    """暂存: keep a half-filled intake form for its author."""
+    from .models import OrderDraft
+
+    require(actor, "workorders.create")
+    clean = {k: data[k] for k in DRAFT_FIELDS if k in data and data[k] not in (None, "")}
+    for key, value in clean.items():
+        if isinstance(value, str) and len(value) > 5000:
+            raise Unprocessable("草稿内容过长", field=key)
+    if draft is None:
+        draft = OrderDraft(owner=actor)
+    elif draft.owner_id != actor.pk:
+        raise NotFound("草稿不存在")
+    draft.title = str(clean.get("title", ""))[:100]
+    draft.data = clean
+    draft.save()
+    return draft
+
+
+def draft_delete(*, actor: User, draft) -> None:
+    if draft.owner_id != actor.pk:
+        raise NotFound("草稿不存在")
+    draft.delete()
+
+
+def orders_exported(*, actor: User, filters: dict, rows: int) -> None:
+    """导出工单: the export itself is audited (who took which rows out)."""
+    audit.record(
+        "workorder.export",
+        actor=actor,
+        object_type="workorder",
+        detail={"filters": filters, "rows": rows},
+    )
+
 
 # --- auto-dispatch rules (自动分派) ---------------------------------------------------------------
 
+from hotline.core.errors import HotlineError  # noqa: E402
+from hotline.core.services import require_platform_in_scope  # noqa: E402
+
+from . import dispatching  # noqa: E402
+from .models import DispatchRule  # noqa: E402
+
+RULE_FIELDS = (
+    "platform",
+    "priority",
+    "name",
+    "order_type",
+    "category",
+    "keywords",
+    "area",
+    "unit",
+    "direct",
+    "is_active",
+)
+RULE_AUDITED = list(RULE_FIELDS)
+
+
+@transaction.atomic
+def dispatch_rule_save(
+    *, actor: User | None, rule: DispatchRule | None = None, **fields
+) -> DispatchRule:
+    """Create (``rule=None``) or change an auto-dispatch rule of a platform in scope. The
+    unit must belong to the platform or one below it; a rule needs at least one condition."""
+    require(actor, "workorders.dispatch")
+    unknown = set(fields) - set(RULE_FIELDS)
+    if unknown:
+        raise Unprocessable(f"未知的规则字段：{'、'.join(sorted(unknown))}")
+    if rule is not None:
+        require_platform_in_scope(actor, rule.platform)
+        rule = DispatchRule.objects.select_for_update().get(pk=rule.pk)
+        before = audit.snapshot(rule, RULE_AUDITED)
+    else:
+        rule, before = DispatchRule(), None
+    for name, value in fields.items():
+        setattr(rule, name, value)
+    if not rule.platform_id:
+        raise Unprocessable("请选择平台", field="platform")
+    require_platform_in_scope(actor, rule.platform)
+    rule.name = (rule.name or "").strip()
+    rule.keywords = dispatching.normalise_keywords(rule.keywords)
+    rule.area = (rule.area or "").strip()
+    rule.order_type = rule.order_type or ""
+    if not rule.name:
+        raise Unprocessable("请填写规则名称", field="name")
+    if rule.order_type and rule.order_type not in OrderType.values:
+        raise Unprocessable(f"诉求类型取值不正确：{rule.order_type}", field="order_type")
+    if not isinstance(rule.priority, int) or not 0 <= rule.priority <= 9999:
+        raise Unprocessable("优先级须为 0–9999 的整数", field="priority")
+    if len(rule.keywords) > 200:
+        raise Unprocessable("关键词合计不能超过 200 字", field="keywords")
+    if len(rule.area) > 50:
+        raise Unprocessable("区域不能超过 50 字", field="area")
+    unit = rule.unit if rule.unit_id else None
+    if unit is None:
+        raise Unprocessable("请选择承办单位", field="unit")
+    if not unit.is_active or not unit.platform.path.startswith(rule.platform.path):
+        raise Unprocessable(f"{unit.name}不是本平台可派发的承办单位", field="unit")
+    if actor is not None and not scope_of(actor).covers_unit(unit):
+        raise Unprocessable(f"{unit.name}不在您的管辖范围内", field="unit")
+    if rule.category_id and not rule.category.is_active:
+        raise Unprocessable("该诉求分类已停用", field="category")
+    if not dispatching.has_conditions(rule):
+        raise Unprocessable(
+            "请至少设置一个匹配条件（诉求类型、诉求分类、关键词或区域）", field="keywords"
+        )
+    creating = rule.pk is None
+    rule.save()
+    audit.record(
+        "dispatch_rule.create" if creating else "dispatch_rule.update",
+        rule,
+        actor=actor,
+        before=before,
+        after=audit.snapshot(rule, RULE_AUDITED),
+    )
+    return rule
+
+
+@transaction.atomic
+def dispatch_rule_delete(*, actor: User | None, rule: DispatchRule) -> None:
+    require(actor, "workorders.dispatch")
+    require_platform_in_scope(actor, rule.platform)
+    before = audit.snapshot(rule, RULE_AUDITED)
+    audit.record("dispatch_rule.delete", rule, actor=actor, before=before)
+    rule.delete()  # orders that named it keep their unit; their dispatch_rule becomes empty
+
+
+def suggest_unit(order: WorkOrder) -> tuple[DispatchRule | None, HandlingUnit | None]:
+    """The rule matching an order waiting for dispatch, and the unit it names."""
+    rule = dispatching.suggestion_for(order)
+    return (rule, rule.unit) if rule is not None else (None, None)
+
+
+def _auto_dispatch(order: WorkOrder, actor: User | None, now: dt.datetime) -> WorkOrder:
+    """At intake: a matching ``direct`` rule dispatches the order at once, as the system
+    (the event and the audit row read 系统; the agent's request id links them). A refusal
+    (the unit since closed …) leaves the order for the dispatcher."""
+    rule, unit = suggest_unit(order)
+    if rule is None or not rule.direct:
+        return order
+    current = audit.current_origin()
+    try:
+        with (
+            transaction.atomic(),
+            audit.origin(channel="system", ip=current.ip, request_id=current.request_id),
+        ):
+            order = perform(actor=None, order=order, action="dispatch", unit=unit, now=now)
+            audit.record(
+                "dispatch_rule.apply",
+                order,
+                detail={"number": order.number, "rule": rule.name, "unit": unit.name},
+            )
+    except HotlineError:
+        return WorkOrder.objects.get(pk=order.pk)
+    return order
+
+
+def _suggested_rule(order: WorkOrder) -> DispatchRule | None:
+    """The active rule whose unit the order was just dispatched to, if any: recorded on
+    the order and its dispatch event, so that a later return can be traced to the rule."""
+    rules = dispatching.rules_of(order.platform_id).filter(is_active=True)
+    rule = dispatching.match(
+        rules,
+        order_type=order.order_type,
+        category=order.category,
+        title=order.title,
+        content=order.content,
+        area=order.area,
+    )
+    return rule if rule is not None and rule.unit_id == order.lead_unit_id else None
+
 
 # --- notifications of order events ---------------------------------------------------------------
+
+
+def notify_order_event(order_pk: int, action: str, step: "Step | None" = None) -> None:
+    """Tell the people whose turn it is (called on commit, so a refused or rolled-back
+    verb tells nobody): units of new branches, the platform's dispatchers, callback agents."""
+    from . import supervision
+
+    order = WorkOrder.objects.select_related("platform").filter(pk=order_pk).first()
+    if order is None:
+        return
+    link = f"/orders/{order.number}/"
+    text = order.title  # the number is in the title of each notice
+    # the state the verb left (later verbs of the same transaction may have moved it on)
+    state = step.order.state if step is not None else order.state
+
+    def to_units(unit_ids, **notice):
+        supervision.notify_people(supervision.unit_staff(unit_ids), link=link, **notice)
+
+    def to_role(role, **notice):
+        supervision.notify_people(supervision.platform_staff(order, role), link=link, **notice)
+
+    if action in ("dispatch", "redispatch", "reopen") and step is not None:
+        fresh = [
+            b.unit_id
+            for b in step.branches
+            if b.state == BranchState.PENDING_SIGN and b.dispatched_at == step.now
+        ]
+        title = f"{'复核重办' if action == 'reopen' else '新工单待签收'} {order.number}"
+        to_units(fresh, kind=f"order.{action}", title=title, body=text)
+    elif action in ("urge", "supervise") and step is not None:
+        label = "催办" if action == "urge" else "督办"
+        note = step.data.get("note") or ""
+        to_units(
+            {b.unit_id for b in step.active()},
+            kind=f"order.{action}",
+            level="warning",
+            title=f"{label} {order.number}",
+            body=f"{text}{'：' + note if note else ''}",
+        )
+    elif action == "return" and state == State.RETURN_PENDING:
+        reason = step.data.get("reason", "") if step is not None else ""
+        to_role(
+            "dispatcher",
+            kind="order.return",
+            title=f"退单待审 {order.number}",
+            body=f"{text}：{reason}" if reason else text,
+        )
+    elif action == "request-extension" and step is not None:
+        unit = step.branch.unit.name if step.branch is not None else ""
+        to_role(
+            "dispatcher",
+            kind="order.extension",
+            title=f"延期待审 {order.number}",
+            body=f"{unit}申请延期 {step.data.get('days')} 个工作日：{step.data.get('reason', '')}",
+        )
+    elif action == "reply" and state == State.REPLIED:
+        to_role("dispatcher", kind="order.replied", title=f"办结待审 {order.number}", body=text)
+    elif action == "review-reply" and state == State.CALLBACK_PENDING:
+        to_role("callback", kind="order.callback", title=f"待回访 {order.number}", body=text)
+    elif action == "create" and state == State.SUBMITTED and order.urgency == "critical":
+        to_role(
+            "dispatcher",
+            kind="order.critical",
+            level="warning",
+            title=f"特急工单待派单 {order.number}",
+            body=text,
+        )

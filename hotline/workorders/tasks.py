@@ -5,7 +5,7 @@ from huey.contrib.djhuey import db_periodic_task
 
 from hotline.core import audit
 
-from . import services
+from . import services, supervision
 
 
 @db_periodic_task(crontab(minute="*/5"))
@@ -13,3 +13,17 @@ def archive_completed():
     """Every 5 minutes: archive orders completed more than 24 hours ago (R-WO-4)."""
     with audit.origin(channel="worker"):
         services.auto_archive()
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def sweep_deadlines():
+    """Every 5 minutes: warn of deadlines within 24 hours, report those past (时限预警)."""
+    with audit.origin(channel="worker"):
+        supervision.sweep_deadlines()
+
+
+@db_periodic_task(crontab(day_of_week="3", hour="9", minute="0"))
+def weekly_overdue_list():
+    """Wednesdays 09:00: each platform's list of overdue orders (每周逾期清单)."""
+    with audit.origin(channel="worker"):
+        supervision.weekly_overdue_list()

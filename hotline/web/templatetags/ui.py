@@ -76,16 +76,6 @@ def icon(name: str, css: str = "") -> str:
 
 
 @register.filter
-def nav_active(item: dict, path: str) -> bool:
-    """Is a menu entry the current page or an ancestor of it (``/accounts/`` for
-    ``/accounts/12/``)? The home entry ``/`` is active on ``/`` only."""
-    url = item.get("url", "")
-    if url == "/":
-        return path == "/"
-    return bool(url) and path.startswith(url)
-
-
-@register.filter
 def masked(number: str) -> str:
     return mask_phone(number)
 

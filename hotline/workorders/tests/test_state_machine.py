@@ -112,6 +112,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             "workorders.dispatch": cast.dispatcher,
             "workorders.review": cast.dispatcher,
             "workorders.supervise": cast.dispatcher,
+            "workorders.urge": cast.dispatcher,
             "workorders.cancel": cast.dispatcher,
             "workorders.callback": cast.callback,
             "workorders.create": cast.agent,
