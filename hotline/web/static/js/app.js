@@ -119,7 +119,39 @@
     armAlerts(event.target);
   });
 
+  // File inputs: the browser labels its own control in its own language ("Choose
+  // Files"); show a Chinese button and the chosen file names instead.
+  function armFilePickers(root) {
+    root.querySelectorAll('input[type="file"]:not([data-picker])').forEach(function (input) {
+      input.setAttribute("data-picker", "1");
+      var picker = document.createElement("div");
+      picker.className = "file-picker";
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn-outline-secondary btn-sm";
+      button.textContent = input.multiple ? "选择文件（可多选）" : "选择文件";
+      var names = document.createElement("span");
+      names.className = "file-picker-names";
+      names.textContent = "未选择文件";
+      input.classList.add("visually-hidden");
+      input.parentNode.insertBefore(picker, input);
+      picker.appendChild(button);
+      picker.appendChild(names);
+      picker.appendChild(input);
+      button.addEventListener("click", function () { input.click(); });
+      input.addEventListener("change", function () {
+        var chosen = Array.prototype.map.call(input.files, function (f) { return f.name; });
+        names.textContent = chosen.length ? chosen.join("、") : "未选择文件";
+      });
+    });
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    armFilePickers(event.target);
+  });
+
   function init() {
+    armFilePickers(document);
     if (window.htmx && window.htmx.config) {
       window.htmx.config.responseHandling = [
         { code: "204", swap: false },
