@@ -92,6 +92,35 @@ def overdue_text(delta: dt.timedelta) -> str:
     return f"{minutes}分钟"
 
 
+def _announce(
+    sent: dict, *, order, label: str, due, now, key: str, warn, overdue, whose: str = ""
+) -> None:
+    """One deadline: a warning before it (to ``warn()``), an overdue notice after it (to
+    ``overdue()``). The key holds the deadline itself, so each fires once per deadline
+    and again only when an extension moves it."""
+    link, stamp = f"/orders/{order.number}/", due.isoformat()
+    if due > now:
+        sent["warning"] += notify_people(
+            warn(),
+            kind="deadline.warning",
+            level=Notification.Level.WARNING,
+            title=f"{label}即将到期 {order.number}",
+            body=f"{order.title}：{label}时限 {_when(due)}，请及时处理",
+            link=link,
+            key=f"warn:{key}:{stamp}",
+        )
+    else:
+        sent["overdue"] += notify_people(
+            overdue(),
+            kind="deadline.overdue",
+            level=Notification.Level.DANGER,
+            title=f"{label}已逾期 {order.number}",
+            body=f"{order.title}：{whose}{label}时限 {_when(due)}，已逾期 {_late(now, due)}",
+            link=link,
+            key=f"overdue:{key}:{stamp}",
+        )
+
+
 def sweep_deadlines(now: dt.datetime | None = None) -> dict[str, int]:
     """Warn of deadlines within 24 hours; report those past. Returns notices sent."""
     now = now or timezone.now()
@@ -121,57 +150,35 @@ def sweep_deadlines(now: dt.datetime | None = None) -> dict[str, int]:
             .order_by("pk")
         )
         for branch in branches:
-            due, order = getattr(branch, field), branch.order
-            link, stamp = f"/orders/{order.number}/", due.isoformat()
-            if due > now:
-                sent["warning"] += notify_people(
-                    units(branch.unit_id),
-                    kind="deadline.warning",
-                    level=Notification.Level.WARNING,
-                    title=f"{label}即将到期 {order.number}",
-                    body=f"{order.title}：{label}时限 {_when(due)}，请及时处理",
-                    link=link,
-                    key=f"warn:{branch.pk}:{field}:{stamp}",
-                )
-            else:
-                sent["overdue"] += notify_people(
-                    units(branch.unit_id) + platform(order, "dispatcher"),
-                    kind="deadline.overdue",
-                    level=Notification.Level.DANGER,
-                    title=f"{label}已逾期 {order.number}",
-                    body=f"{order.title}：{branch.unit.name}{label}时限 {_when(due)}，"
-                    f"已逾期 {_late(now, due)}",
-                    link=link,
-                    key=f"overdue:{branch.pk}:{field}:{stamp}",
-                )
+            order = branch.order
+            _announce(
+                sent,
+                order=order,
+                label=label,
+                due=getattr(branch, field),
+                now=now,
+                key=f"{branch.pk}:{field}",
+                whose=branch.unit.name,
+                warn=lambda b=branch: units(b.unit_id),
+                overdue=lambda b=branch, o=order: units(b.unit_id) + platform(o, "dispatcher"),
+            )
 
     for field, (label, state, role) in ORDER_DEADLINES.items():
         orders = WorkOrder.objects.filter(
             state=state, **{f"{field}__isnull": False, f"{field}__lte": horizon}
         ).order_by("pk")
         for order in orders:
-            due = getattr(order, field)
-            link, stamp = f"/orders/{order.number}/", due.isoformat()
-            if due > now:
-                sent["warning"] += notify_people(
-                    platform(order, role),
-                    kind="deadline.warning",
-                    level=Notification.Level.WARNING,
-                    title=f"{label}即将到期 {order.number}",
-                    body=f"{order.title}：{label}时限 {_when(due)}，请及时处理",
-                    link=link,
-                    key=f"warn:order:{order.pk}:{field}:{stamp}",
-                )
-            else:
-                sent["overdue"] += notify_people(
-                    platform(order, role),
-                    kind="deadline.overdue",
-                    level=Notification.Level.DANGER,
-                    title=f"{label}已逾期 {order.number}",
-                    body=f"{order.title}：{label}时限 {_when(due)}，已逾期 {_late(now, due)}",
-                    link=link,
-                    key=f"overdue:order:{order.pk}:{field}:{stamp}",
-                )
+            people = lambda o=order, r=role: platform(o, r)  # noqa: E731
+            _announce(
+                sent,
+                order=order,
+                label=label,
+                due=getattr(order, field),
+                now=now,
+                key=f"order:{order.pk}:{field}",
+                warn=people,
+                overdue=people,
+            )
     return sent
 
 
