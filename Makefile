@@ -25,7 +25,7 @@ install-test: $(VENV)/.installed-test
 
 ## make run — install, migrate, load the demo hotline (first time), serve http://127.0.0.1:$(PORT)
 run: install
-	$(BIN)/hotline init --demo --if-empty
+	$(BIN)/hotline init --demo --if-empty --orders 300
 	$(BIN)/hotline run --port $(PORT)
 
 ## make test — install test dependencies and run every test (SQLite, or DATABASE_URL)

@@ -19,10 +19,12 @@ class WorkOrdersConfig(AppConfig):
 
         from hotline.core import demo
 
+        from .demo import demo_orders
         from .dispatching import demo_rules
 
-        if demo_rules not in demo.DEMO_EXTENSIONS:
-            demo.DEMO_EXTENSIONS.append(demo_rules)
+        for loader in (demo_rules, demo_orders):  # rules first: they dispatch the orders
+            if loader not in demo.DEMO_EXTENSIONS:
+                demo.DEMO_EXTENSIONS.append(loader)
         ACTION_LABELS["workorder.create"] = "受理工单"
         ACTION_LABELS.update(
             {

@@ -826,7 +826,7 @@ def suggest_unit(order: WorkOrder) -> tuple[DispatchRule | None, HandlingUnit | 
 
 def _auto_dispatch(order: WorkOrder, actor: User | None, now: dt.datetime) -> WorkOrder:
     """At intake: a matching ``direct`` rule dispatches the order at once, as the system
-    (the event and the audit row read 系统; the agent's request id links them). A refusal
+    (no actor: the rule decided), through the same door and request as the intake. A refusal
     (the unit since closed …) leaves the order for the dispatcher."""
     rule, unit = suggest_unit(order)
     if rule is None or not rule.direct:
@@ -835,7 +835,7 @@ def _auto_dispatch(order: WorkOrder, actor: User | None, now: dt.datetime) -> Wo
     try:
         with (
             transaction.atomic(),
-            audit.origin(channel="system", ip=current.ip, request_id=current.request_id),
+            audit.origin(channel=current.channel, ip=current.ip, request_id=current.request_id),
         ):
             order = perform(actor=None, order=order, action="dispatch", unit=unit, now=now)
             audit.record(

@@ -150,8 +150,20 @@
     armFilePickers(event.target);
   });
 
+  // A link to a collapsed section (/orders/N/#reply) opens it.
+  function openTarget() {
+    var target = window.location.hash && document.getElementById(window.location.hash.slice(1));
+    if (target && target.tagName === "DETAILS") {
+      target.open = true;
+      target.scrollIntoView({ block: "center" });
+    }
+  }
+
+  window.addEventListener("hashchange", openTarget);
+
   function init() {
     armFilePickers(document);
+    openTarget();
     if (window.htmx && window.htmx.config) {
       window.htmx.config.responseHandling = [
         { code: "204", swap: false },
