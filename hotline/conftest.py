@@ -12,6 +12,8 @@ fixture account is exactly what a real installation holds. ``make_user`` makes m
 """
 
 import itertools
+import os
+import pathlib
 from types import SimpleNamespace
 
 import pytest
@@ -231,3 +233,52 @@ def login(db):
         return client
 
     return sign_in
+
+
+# --- headless chromium for the browser tests ---------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One chromium per test module. Playwright's sync API keeps an event loop running in
+    this thread for as long as it lives, so Django's async-safety check is relaxed for the
+    same span: the tests' own ORM calls are plain synchronous ones (the live server
+    answers from its own thread)."""
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):  # .ci/run installs it; its absence there is a failure
+            pytest.fail("chromium is not installed (apt-get install chromium fonts-noto-cjk)")
+        pytest.skip("chromium is not installed (apt-get install chromium fonts-noto-cjk)")
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield launched
+            launched.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path):
+    """Where browser tests put their screenshots: a temporary folder, or the folder named
+    by HOTLINE_SCREENSHOTS (e.g. docs/screenshots) when refreshing the docs' pictures."""
+    target = os.environ.get("HOTLINE_SCREENSHOTS")
+    path = pathlib.Path(target) if target else tmp_path
+    path.mkdir(parents=True, exist_ok=True)
+    return path

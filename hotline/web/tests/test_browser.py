@@ -5,27 +5,16 @@ Every page is watched for Content-Security-Policy violations (the policy forbids
 script and style, so a stray ``style=""`` or ``onclick=`` shows up here).
 """
 
-import os
-
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from hotline.core import immutability, services
+from hotline.core import services
 from hotline.core.models import SecurityPolicy
 from hotline.core.roles import ROLES
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Ui#Test2026"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 #: A heading each role's home must show (its own panel), in addition to the greeting.
 HOME_PANEL_TITLES = {
@@ -44,40 +33,6 @@ HOME_PANEL_TITLES = {
     "sec_admin": ["安全策略", "各角色账号数"],
     "audit_admin": ["最新审计日志"],
 }
-
-
-@pytest.fixture(autouse=True)
-def _allow_purge():
-    """Transactional tests flush the database between tests, and the audit table refuses
-    DELETE unless purging is allowed."""
-    previous = immutability.PURGE_ALLOWED["value"]
-    immutability.PURGE_ALLOWED["value"] = True
-    yield
-    immutability.PURGE_ALLOWED["value"] = previous
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One chromium for the module. Playwright's sync API keeps an event loop running in
-    this thread for as long as it lives, so Django's async-safety check is relaxed for the
-    same span: the tests' own ORM calls are plain synchronous ones (the live server
-    answers from its own thread)."""
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):  # .ci/run installs it; its absence there is a failure
-            pytest.fail("chromium is not installed (apt-get install chromium fonts-noto-cjk)")
-        pytest.skip("chromium is not installed (apt-get install chromium fonts-noto-cjk)")
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

@@ -8,19 +8,16 @@ whole timeline in order.
 Drives the Debian chromium through Playwright against pytest-django's ``live_server``, with
 the same mechanics as hotline/web/tests/test_browser.py. Every page is watched for
 Content-Security-Policy violations and script errors. A 1440×900 screenshot of each role's
-step is written to docs/screenshots/e2e-*.png.
+step is written to the ``screenshot_dir`` (docs/screenshots with HOTLINE_SCREENSHOTS set).
 """
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from hotline.conftest import PASSWORD
-from hotline.core import immutability
 from hotline.workorders import services
 from hotline.workorders.models import WorkOrder
 
@@ -28,59 +25,15 @@ from .conftest import category
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 TIMELINE = ["受理", "派单", "签收", "办结反馈", "办结审核", "回访", "自动归档"]
-
-
-@pytest.fixture(autouse=True)
-def _allow_purge():
-    """Transactional tests flush the database between tests, and the audit table refuses
-    DELETE unless purging is allowed."""
-    previous = immutability.PURGE_ALLOWED["value"]
-    immutability.PURGE_ALLOWED["value"] = True
-    yield
-    immutability.PURGE_ALLOWED["value"] = previous
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One chromium for the module. Playwright's sync API keeps an event loop running in
-    this thread for as long as it lives, so Django's async-safety check is relaxed for the
-    same span: the test's own ORM calls are plain synchronous ones (the live server
-    answers from its own thread)."""
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):  # .ci/run installs it; its absence there is a failure
-            pytest.fail("chromium is not installed (apt-get install chromium fonts-noto-cjk)")
-        pytest.skip("chromium is not installed (apt-get install chromium fonts-noto-cjk)")
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 class Person:
     """One signed-in person in their own browser context, collecting CSP violations and
     script errors of every page they open."""
 
-    def __init__(self, browser, base_url: str, user):
-        self.base = base_url
+    def __init__(self, browser, base_url: str, user, screenshots):
+        self.base, self.screenshots = base_url, screenshots
         self.name = user.username
         self.context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
         self.page = self.context.new_page()
@@ -118,8 +71,7 @@ class Person:
         expect(self.page.locator(".order-head .state-badge")).to_have_text(label)
 
     def shoot(self, name: str):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"e2e-{name}.png"))
+        self.page.screenshot(path=str(self.screenshots / f"e2e-{name}.png"))
 
     def clean(self):
         assert self.csp == [], f"{self.name}: CSP violations {self.csp}"
@@ -133,12 +85,12 @@ def state_of(number: str) -> str:
     return WorkOrder.objects.get(number=number).state
 
 
-def test_one_order_walks_through_every_role(browser, live_server, wo):
+def test_one_order_walks_through_every_role(browser, live_server, wo, screenshot_dir):
     leaf = category()
     people = []
 
     def person(user) -> Person:
-        people.append(Person(browser, live_server.url, user))
+        people.append(Person(browser, live_server.url, user, screenshot_dir))
         return people[-1]
 
     try:
