@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "channels",
     "huey.contrib.djhuey",
     "hotline.core",
+    "hotline.search",
     "hotline.workorders",
     "hotline.web",
 ]

@@ -5,7 +5,9 @@ is given, so that a deadline warning fires once however often the sweep runs —
 the channels "sms" and "email", one ``Delivery`` per recipient that the worker sends
 after the transaction commits: email through Django's mail (EMAIL_* settings), SMS
 through :class:`SmsGateway`, an HTTP gateway. A failed sending is retried with backoff;
-after :data:`MAX_ATTEMPTS` it is given up ("dead"), the error kept on the row.
+after :data:`MAX_ATTEMPTS` it is given up ("dead"), the error kept on the row. New notices
+and read marks are also pushed, after commit, to the recipient's open pages (站内提醒实时
+弹出, :mod:`hotline.core.consumers`).
 
 Settings read (all optional): ``HOTLINE_SMS_URL`` (no URL: SMS deliveries fail with a
 clear error), ``HOTLINE_SMS_TEMPLATE`` (the text, with ``{title}``, ``{body}``,
@@ -22,9 +24,11 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from huey.contrib.djhuey import db_task
 
+from . import consumers
 from .models import Delivery, Notification, User
 
 log = logging.getLogger(__name__)
@@ -103,6 +107,7 @@ def notify(
             )
         for pk in pending:
             transaction.on_commit(lambda pk=pk: send_delivery(pk))
+    _push_live(notices=created)
     return created
 
 
@@ -132,13 +137,58 @@ def mark_read(*, user: User, pk: int) -> Notification | None:
     if notice is not None and notice.read_at is None:
         notice.read_at = timezone.now()
         notice.save(update_fields=["read_at"])
+        _push_live(readers=[user.pk])
     return notice
 
 
 def mark_all_read(*, user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+    count = Notification.objects.filter(recipient=user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+    if count:
+        _push_live(readers=[user.pk])
+    return count
+
+
+def _push_live(*, notices: Iterable[Notification] = (), readers: Iterable[int] = ()) -> None:
+    """Once the transaction commits, show ``notices`` in their recipients' open pages and
+    refresh the bell of each of ``readers`` (站内提醒实时弹出, hotline.core.consumers).
+    A bus that is down costs the live pop-up, never the notice: it is logged, not raised."""
+    notices, readers = list(notices), set(readers)
+
+    def push():
+        try:
+            people = readers | {notice.recipient_id for notice in notices}
+            unread = dict(
+                Notification.objects.filter(recipient_id__in=people, read_at__isnull=True)
+                .values("recipient_id")
+                .annotate(n=Count("pk"))
+                .values_list("recipient_id", "n")
+            )
+            events = [
+                (
+                    notice.recipient_id,
+                    {
+                        "type": "notification",
+                        "id": notice.pk,
+                        "title": notice.title,
+                        "body": notice.body,
+                        "link": notice.link,
+                        "level": notice.level,
+                        "level_label": notice.get_level_display(),
+                        "kind": notice.kind,
+                        "unread": unread.get(notice.recipient_id, 0),
+                    },
+                )
+                for notice in notices
+            ]
+            events += [(pk, {"type": "unread", "unread": unread.get(pk, 0)}) for pk in readers]
+            consumers.push(events)
+        except Exception:  # Redis down, a full channel, a timeout: the rows are safe
+            log.warning("live notification push failed", exc_info=True)
+
+    if notices or readers:
+        transaction.on_commit(push)
 
 
 # --- sending ------------------------------------------------------------------------------------

@@ -53,9 +53,15 @@ PERMISSIONS: dict[str, Permission] = {
         Permission("workorders.urge", "催办（来电人催单）"),
         Permission("workorders.supervise", "督办"),
         Permission("workorders.cancel", "销单"),
+        Permission("workorders.merge", "并单（重复诉求并入在办工单）"),
         Permission("workorders.callback", "回访评价"),
         Permission("workorders.handle", "签收、办理、答复本单位工单"),
         Permission("workorders.confidential", "查看保密件来电人信息"),
+        Permission("kb.view", "查阅知识库、评价、收藏与查无纠错上报"),
+        Permission("kb.edit", "采编知识（本单位维护的分类限于本单位）"),
+        Permission("kb.review", "审核、发布与归档知识"),
+        Permission("kb.manage", "维护知识分类与同义词"),
+        Permission("kb.corrections", "处理查无纠错"),
     ]
 }
 
@@ -72,6 +78,8 @@ ROLES: dict[str, Role] = {
                 "workorders.view",
                 "workorders.create",
                 "workorders.urge",
+                "workorders.merge",
+                "kb.view",
             ),
         ),
         Role(
@@ -91,6 +99,8 @@ ROLES: dict[str, Role] = {
                 "workorders.callback",
                 "workorders.confidential",
                 "workorders.urge",
+                "workorders.merge",
+                "kb.view",
             ),
         ),
         Role(
@@ -109,6 +119,8 @@ ROLES: dict[str, Role] = {
                 "workorders.cancel",
                 "workorders.confidential",
                 "workorders.urge",
+                "workorders.merge",
+                "kb.view",
             ),
         ),
         Role(
@@ -122,28 +134,55 @@ ROLES: dict[str, Role] = {
                 "workorders.view",
                 "workorders.callback",
                 "workorders.confidential",
+                "kb.view",
             ),
         ),
         Role(
             "qa",
             "质检员",
             "录音与会话质检、评分与申诉处理",
-            default_grants=("org.view", "calendar.view", "workorders.view"),
+            default_grants=(
+                "org.view",
+                "calendar.view",
+                "workorders.view",
+                "kb.view",
+            ),
         ),
         Role(
             "kb_editor",
             "知识库管理员",
             "知识采编、审核与查无纠错处理",
-            default_grants=("org.view", "calendar.view", "workorders.view"),
+            default_grants=(
+                "org.view",
+                "calendar.view",
+                "workorders.view",
+                "kb.view",
+                "kb.edit",
+                "kb.review",
+                "kb.manage",
+                "kb.corrections",
+            ),
         ),
         Role(
             "analyst",
             "数据分析员",
             "指标统计、考核与报表分析",
-            default_grants=("org.view", "calendar.view", "workorders.view"),
+            default_grants=(
+                "org.view",
+                "calendar.view",
+                "workorders.view",
+                "kb.view",
+            ),
         ),
         Role(
-            "trainer", "培训师", "培训课程与考试管理", default_grants=("org.view", "calendar.view")
+            "trainer",
+            "培训师",
+            "培训课程与考试管理",
+            default_grants=(
+                "org.view",
+                "calendar.view",
+                "kb.view",
+            ),
         ),
         Role(
             "manager",
@@ -155,6 +194,7 @@ ROLES: dict[str, Role] = {
                 "workorders.view",
                 "workorders.supervise",
                 "workorders.urge",
+                "kb.view",
             ),
         ),
         Role(
@@ -167,6 +207,7 @@ ROLES: dict[str, Role] = {
                 "workorders.view",
                 "workorders.supervise",
                 "workorders.urge",
+                "kb.view",
             ),
         ),
         Role(
@@ -174,7 +215,12 @@ ROLES: dict[str, Role] = {
             "承办单位人员",
             "签收、办理并答复本单位工单",
             scope="unit",
-            default_grants=("calendar.view", "workorders.view", "workorders.handle"),
+            default_grants=(
+                "calendar.view",
+                "workorders.view",
+                "workorders.handle",
+                "kb.view",
+            ),
         ),
         Role(
             "sys_admin",

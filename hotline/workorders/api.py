@@ -20,7 +20,7 @@ from hotline.core.scope import scope_of
 
 from . import selectors, services
 from .lifecycle import ACTIONS, STATE_LABELS, State
-from .models import Category
+from .models import Category, Channel, Urgency
 
 router = Router(tags=["工单"])
 
@@ -56,6 +56,9 @@ class ActionIn(Schema):
     approved: bool | None = None
     days: int | None = None
     satisfaction: str = ""
+    into: str = Field(
+        "", max_length=30, description="主工单编号（并单：本单作为重复件并入该在办工单）"
+    )
 
 
 class TimelineItem(Schema):
@@ -81,6 +84,16 @@ class BranchOut(Schema):
     reply: str
     return_reason: str
     extension_days: int | None
+
+
+class MergedOut(Schema):
+    """A duplicate closed into this order (并入的工单)."""
+
+    number: str
+    caller_name: str
+    caller_phone: str
+    created_at: dt.datetime
+    merged_at: dt.datetime | None
 
 
 class OrderSummary(Schema):
@@ -113,6 +126,8 @@ class OrderOut(OrderSummary):
     supervise_count: int
     reopen_count: int
     escalated: bool
+    merged_into: str | None = Field(None, description="已并单时：主工单编号")
+    merged_orders: list[MergedOut] = Field(default_factory=list, description="并入本单的重复工单")
     branches: list[BranchOut]
     timeline: list[TimelineItem]
 
@@ -154,6 +169,7 @@ def _summary(order, now: dt.datetime) -> dict:
 EVENT_LABELS = {
     "create": "受理",
     "auto_archive": "自动归档",
+    "absorb": "并入工单",  # on the master: a duplicate was merged into it
     **{code: a.label for code, a in ACTIONS.items()},
 }
 
@@ -176,6 +192,17 @@ def _detail(request, order) -> dict:
         "supervise_count": order.supervise_count,
         "reopen_count": order.reopen_count,
         "escalated": order.escalated,
+        "merged_into": order.merged_into.number if order.merged_into_id else None,
+        "merged_orders": [
+            {
+                "number": m["number"],
+                "caller_name": m["caller"]["name"],
+                "caller_phone": m["caller"]["phone"],
+                "created_at": m["created_at"],
+                "merged_at": m["merged_at"],
+            }
+            for m in selectors.merged_orders(request.user, order)
+        ],
         "branches": [
             {
                 "unit_id": b.unit_id,
@@ -252,11 +279,27 @@ def order_list(
     overdue: bool | None = None,
     type: str = "",
     caller_phone: str = "",
+    category: int | None = None,
+    area: str = "",
+    channel: str = "",
+    urgency: str = "",
+    created_from: dt.date | None = None,
+    created_to: dt.date | None = None,
+    sort: str = "newest",
     limit: int = Query(50, ge=1, le=selectors.MAX_PAGE),
     offset: int = Query(0, ge=0),
 ):
     if status and status != "open" and status not in State.__members__.values():
         raise Unprocessable(f"状态取值不正确：{status}", field="status")
+    for name, value, choices, label in (
+        ("channel", channel, Channel.values, "来源渠道"),
+        ("urgency", urgency, Urgency.values, "紧急程度"),
+        ("sort", sort, list(selectors.SORTS), "排序方式"),
+    ):
+        if value and value not in choices:
+            raise Unprocessable(f"{label}取值不正确：{value}", field=name)
+    if created_from and created_to and created_from > created_to:
+        raise Unprocessable("结束日期不能早于开始日期", field="created_to")
     queryset = selectors.orders_filtered(
         request.user,
         selectors.OrderFilter(
@@ -266,6 +309,13 @@ def order_list(
             overdue=overdue,
             order_type=type,
             caller_phone=caller_phone,
+            category=category,
+            area=area,
+            channel=channel,
+            urgency=urgency,
+            created_from=created_from,
+            created_to=created_to,
+            sort=sort,
         ),
     )
     now = timezone.now()
@@ -283,7 +333,10 @@ def order_detail(request, number: str):
     response=OrderOut,
     summary="工单操作：dispatch, sign, return, review-return, request-extension, "
     "review-extension, reply, review-reply, callback, urge, supervise, "
-    "escalate, redispatch, reopen, close, cancel, archive",
+    "escalate, redispatch, reopen, close, cancel, archive, merge",
+    description='动作所需字段见请求体各字段说明。并单（merge）：`{"into": "主工单编号"}`，'
+    "本单须为待派单或在承办单位（未答复），主工单须在您的范围内且未办结；"
+    "主工单不存在 → 404，主工单已办结、已销单或已并单 → 409，并入自身或他平台工单 → 422。",
 )
 def order_action(request, number: str, action: str, payload: ActionIn | None = None):
     order = selectors.order_get(request.user, number)

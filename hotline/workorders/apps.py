@@ -7,6 +7,7 @@ class WorkOrdersConfig(AppConfig):
     verbose_name = "工单"
 
     def ready(self):
+        from hotline import search
         from hotline.core import reference
         from hotline.core.audit import ACTION_LABELS
 
@@ -14,6 +15,7 @@ class WorkOrdersConfig(AppConfig):
         from . import reference as lifecycle_reference
         from .lifecycle import ACTIONS
 
+        search.register(search.SearchIndex("workorders.WorkOrder"))
         reference.GENERATED["workorders.md"] = lifecycle_reference.lifecycle_markdown
         panels.register()  # the work-order panels of the role home pages
 

@@ -25,6 +25,7 @@ class State(StrEnum):
     COMPLETED = "completed"  # 已办结: archived 24 h later unless a new reply comes
     ARCHIVED = "archived"  # 已归档
     CANCELLED = "cancelled"  # 已销单
+    MERGED = "merged"  # 已并单: a duplicate, closed into the open order it repeats
 
 
 STATE_LABELS = {
@@ -38,6 +39,7 @@ STATE_LABELS = {
     State.COMPLETED: "已办结",
     State.ARCHIVED: "已归档",
     State.CANCELLED: "已销单",
+    State.MERGED: "已并单",
 }
 
 OPEN_STATES = frozenset(
@@ -236,6 +238,16 @@ ACTIONS: dict[str, Action] = {
         ),
         Action(
             "archive", "归档", Side.PLATFORM, "workorders.review", _moves((S.COMPLETED, S.ARCHIVED))
+        ),
+        # a duplicate of an open order (the same caller, the same matter) closes into it;
+        # the master records the absorbed order on its own timeline
+        Action(
+            "merge",
+            "并单",
+            Side.PLATFORM,
+            "workorders.merge",
+            frozenset((source, S.MERGED) for source in (S.SUBMITTED, *_AT_UNIT)),
+            fields=("into",),
         ),
     ]
 }

@@ -147,10 +147,25 @@ class WorkOrder(models.Model):
         related_name="+",
     )
 
+    # 并单: the open order this duplicate was closed into (state ``merged``).
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name="并入工单",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="merged_orders",
+    )
+
     urge_count = models.PositiveIntegerField("催办次数", default=0)
     supervise_count = models.PositiveIntegerField("督办次数", default=0)
     reopen_count = models.PositiveIntegerField("复核次数", default=0)
     escalated = models.BooleanField("主管处理", default=False)
+
+    # The segmented words of title, content, answer and every branch's reply, for the
+    # full-text index (hotline.search); rewritten by services whenever one of them changes.
+    search_text = models.TextField("检索词", blank=True, editable=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "工单"

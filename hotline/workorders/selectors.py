@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from hotline import search
 from hotline.core.errors import Forbidden, NotFound
 from hotline.core.masking import mask_phone
 from hotline.core.models import User
@@ -48,6 +49,15 @@ def overdue_q(now: dt.datetime) -> Q:
     )
 
 
+# Orderings of a list (排序), the first one the default.
+SORTS = {
+    "newest": ("受理时间（新→旧）", ("-created_at", "-pk")),
+    "oldest": ("受理时间（旧→新）", ("created_at", "pk")),
+    "handle_due": ("办理时限（先到期在前）", ("handle_due", "-created_at")),
+    "urged": ("催办次数（多→少）", ("-urge_count", "-created_at")),
+}
+
+
 @dataclass(frozen=True)
 class OrderFilter:
     q: str = ""
@@ -56,19 +66,20 @@ class OrderFilter:
     overdue: bool | None = None
     order_type: str = ""
     caller_phone: str = ""
+    category: int | None = None  # a node of the tree: its whole subtree
+    area: str = ""
+    channel: str = ""
+    urgency: str = ""
+    created_from: dt.date | None = None  # 受理日期, inclusive, Asia/Shanghai
+    created_to: dt.date | None = None
+    sort: str = "newest"
 
 
 def orders_filtered(viewer: User, filters: OrderFilter, *, now: dt.datetime | None = None):
     queryset = orders_visible(viewer)
     now = now or timezone.now()
-    if filters.q:
-        text = filters.q.strip()
-        queryset = queryset.filter(
-            Q(number=text)
-            | Q(title__icontains=text)
-            | Q(content__icontains=text)
-            | Q(answer__icontains=text)
-        )
+    if filters.q.strip():
+        queryset = _searched(queryset, filters.q.strip())
     if filters.status == "open":
         queryset = queryset.filter(state__in=OPEN_STATES)
     elif filters.status:
@@ -88,7 +99,67 @@ def orders_filtered(viewer: User, filters: OrderFilter, *, now: dt.datetime | No
         if not _sees_confidential_callers(viewer):
             # finding a confidential order by its caller's number would reveal the caller
             queryset = queryset.filter(confidential=False)
-    return queryset
+    if filters.category:
+        queryset = queryset.filter(category__in=category_subtree(filters.category))
+    for name in ("area", "channel", "urgency"):
+        if getattr(filters, name):
+            queryset = queryset.filter(**{name: getattr(filters, name).strip()})
+    if filters.created_from:
+        queryset = queryset.filter(created_at__gte=_day_start(filters.created_from))
+    if filters.created_to:
+        queryset = queryset.filter(
+            created_at__lt=_day_start(filters.created_to + dt.timedelta(days=1))
+        )
+    return queryset.order_by(*SORTS.get(filters.sort, SORTS["newest"])[1])
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def category_subtree(category_id: int) -> list[int]:
+    """The category and every category below it (the tree is small: walked in memory)."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in Category.objects.values_list("pk", "parent_id"):
+        children.setdefault(parent, []).append(pk)
+    found, todo = [], [category_id]
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        todo.extend(children.get(node, []))
+    return found
+
+
+def category_choices() -> list[tuple[int, str]]:
+    """Every active category, in tree order, indented by depth (for filter selects)."""
+    nodes = list(Category.objects.filter(is_active=True).order_by("code"))
+    by_parent: dict[int | None, list[Category]] = {}
+    for node in nodes:
+        by_parent.setdefault(node.parent_id, []).append(node)
+    choices: list[tuple[int, str]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for node in by_parent.get(parent, []):
+            choices.append((node.pk, "\u3000" * depth + node.name))
+            walk(node.pk, depth + 1)
+
+    walk(None, 0)
+    return choices
+
+
+def _searched(queryset: QuerySet[WorkOrder], text: str) -> QuerySet[WorkOrder]:
+    """全文检索: an order number finds that order; otherwise the words of the query (or
+    their synonyms) in title, content, answer or any reply. When the words find nothing
+    the query is tried as a plain substring, which also catches what segmentation splits
+    differently (交通 inside 交通局 is one word to jieba)."""
+    if WorkOrder.objects.filter(number=text).exists():
+        return queryset.filter(number=text)
+    found = search.matching(queryset, text)
+    if found is not None and found.exists():
+        return found
+    return queryset.filter(
+        Q(title__icontains=text) | Q(content__icontains=text) | Q(answer__icontains=text)
+    )
 
 
 def caller_visible(viewer: User, order: WorkOrder) -> bool:
@@ -115,16 +186,48 @@ def branches(order: WorkOrder):
     return order.assignments.select_related("unit").order_by("-lead", "pk")
 
 
+# Near-identical requests: open orders of the last 30 days sharing this share of words.
+SIMILAR_WITHIN = dt.timedelta(days=30)
+SIMILAR_SHARE = 0.5
+
+
+def similar_open(viewer: User, text: str, *, exclude: str = "", limit: int = 5) -> list:
+    """Open orders whose words nearly match ``text`` (重复诉求), most alike first, each
+    with its ``similarity`` (shared words / all words of the two): the prompt at intake
+    shows them beside the caller's own open orders."""
+    words = set(search.index_text(text).split())
+    if not words:
+        return []
+    recent = orders_visible(viewer).filter(
+        state__in=OPEN_STATES, created_at__gte=timezone.now() - SIMILAR_WITHIN
+    )
+    candidates = search.matching(recent.exclude(number=exclude), text, any_word=True)
+    if candidates is None:
+        return []
+    alike = []
+    for order in candidates.order_by("-created_at")[:200]:
+        theirs = set(order.search_text.split())
+        order.similarity = len(words & theirs) / len(words | theirs)
+        if order.similarity >= SIMILAR_SHARE:
+            alike.append(order)
+    alike.sort(key=lambda o: o.similarity, reverse=True)
+    return alike[:limit]
+
+
 def in_transit(viewer: User, *, phone: str = "", exclude: str = "") -> QuerySet[WorkOrder]:
     """Open orders of the same caller (在途工单), for the prompt at intake."""
     if not phone:
         return WorkOrder.objects.none()
-    return (
+    found = (
         orders_visible(viewer)
         .filter(caller_phone=phone.strip(), state__in=OPEN_STATES)
         .exclude(number=exclude)
         .order_by("-created_at")
     )
+    if not _sees_confidential_callers(viewer):
+        # listing a confidential order under the typed number would reveal its caller
+        found = found.filter(confidential=False)
+    return found
 
 
 def leaf_categories() -> QuerySet[Category]:
@@ -289,3 +392,41 @@ def my_orders_today(viewer: User, *, now: dt.datetime | None = None) -> QuerySet
         .filter(created_by=viewer, created_at__gte=_local_day_start(now))
         .order_by("-created_at", "-pk")
     )
+
+
+# --- merged orders (并单) ------------------------------------------------------------------------
+
+
+def merged_orders(viewer: User, order: WorkOrder) -> list[dict]:
+    """并入的工单: the duplicates closed into ``order``, oldest merge first, each with its
+    caller as this viewer may see them and whether the viewer may open it."""
+    duplicates = list(order.merged_orders.order_by("closed_at", "pk"))
+    if not duplicates:
+        return []
+    visible = set(
+        orders_visible(viewer)
+        .filter(pk__in=[d.pk for d in duplicates])
+        .values_list("pk", flat=True)
+    )
+    return [
+        {
+            "number": d.number,
+            "caller": caller_of(viewer, d),
+            "created_at": d.created_at,
+            "merged_at": d.closed_at,
+            "visible": d.pk in visible,
+        }
+        for d in duplicates
+    ]
+
+
+def merge_candidates(viewer: User, order: WorkOrder, *, limit: int = 10) -> list[WorkOrder]:
+    """Open orders of the same caller on the same platform that ``order`` might repeat
+    (offered on its 并单 form). None when the viewer may not see who called: matching by
+    the caller's number would reveal it."""
+    if not order.caller_phone or not caller_visible(viewer, order):
+        return []
+    candidates = in_transit(viewer, phone=order.caller_phone, exclude=order.number).filter(
+        platform=order.platform_id
+    )
+    return list(candidates[:limit])

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from hotline import search
 from hotline.core import audit, numbering
 from hotline.core.errors import Conflict, NotFound, Unprocessable
 from hotline.core.models import HandlingUnit, Platform, User
@@ -23,6 +24,7 @@ from . import sla
 from .lifecycle import (
     ACTIONS,
     ACTIVE_BRANCH_STATES,
+    OPEN_STATES,
     SATISFACTION,
     SATISFIED,
     STATE_LABELS,
@@ -58,9 +60,11 @@ def order_create(
     direct: bool = False,
     answer: str = "",
     now: dt.datetime | None = None,
+    auto_dispatch: bool = True,
 ) -> WorkOrder:
     """Register a citizen's request (受理). ``direct=True`` with an ``answer`` completes it
-    at the front desk (即时答复 / 直接完工)."""
+    at the front desk (即时答复 / 直接完工). ``auto_dispatch=False`` leaves it for the
+    caller even when a direct dispatch rule matches (an intake merged at once)."""
     require(actor, "workorders.create")
     if actor is not None and not scope_of(actor).covers_platform(platform.pk):
         raise NotFound("平台不存在或不在您的管辖范围内")
@@ -99,6 +103,7 @@ def order_create(
     if direct:
         order.direct, order.answer = True, answer
         order.state, order.completed_at, order.dispatch_due = State.COMPLETED, now, None
+    _index(order)
     order.full_clean(exclude=["created_by"])
     order.save()
     _event(
@@ -107,7 +112,8 @@ def order_create(
     audit.record(
         "workorder.create", order, actor=actor, detail={"number": order.number, "direct": direct}
     )
-    order = _auto_dispatch(order, actor, now)
+    if auto_dispatch:
+        order = _auto_dispatch(order, actor, now)
     transaction.on_commit(lambda: notify_order_event(order.pk, "create"))
     return order
 
@@ -149,6 +155,8 @@ def perform(
     if spec is None:
         raise NotFound(f"未知的操作：{action}")
     require(actor, spec.permission)
+    if action == "merge":  # touches a second order: lock both first, in pk order
+        _lock_merge_pair(order, fields.get("into"))
     order = WorkOrder.objects.select_for_update().get(pk=order.pk)
     branches = list(Assignment.objects.select_for_update().filter(order=order).order_by("pk"))
     step = Step(
@@ -169,6 +177,8 @@ def perform(
             raise Unprocessable(f"{spec.label}须说明是否同意", field=name)
     before = order.state
     HANDLERS[action](step)
+    if action in REINDEX_AFTER:
+        _index(order, step.branches)
     # The table is the law: a handler that makes an undeclared move is a bug, not a state.
     if (State(before), State(order.state)) not in spec.edges:
         raise AssertionError(f"{action}: {before} → {order.state} is not in the lifecycle table")
@@ -191,6 +201,17 @@ def perform(
     return order
 
 
+# Verbs that change the words an order is found by (the replies and the answer).
+REINDEX_AFTER = {"reply", "review-reply"}
+
+
+def _index(order: WorkOrder, branches: list[Assignment] = ()) -> None:
+    """Keep the order's full-text words in step: title, content, answer, every reply."""
+    order.search_text = search.index_text(
+        order.title, order.content, order.answer, *(b.reply for b in branches if b.reply)
+    )
+
+
 FIELD_NAMES = {
     "unit": "承办单位",
     "reason": "理由",
@@ -198,6 +219,7 @@ FIELD_NAMES = {
     "days": "延期天数",
     "satisfaction": "满意度",
     "approved": "审核结论",
+    "into": "主工单编号",
 }
 
 
@@ -640,32 +662,136 @@ def attachments_check(uploads, *, existing: int = 0) -> None:
         attachment_check(upload)
 
 
-@transaction.atomic
-def attachment_add(*, actor: User | None, order: WorkOrder, upload, event: Event | None = None):
-    """附件: store one uploaded file on an order (at intake, or with a reply's event)."""
+# --- attachment files: none left behind -------------------------------------------------------
+#
+# attachment_add writes the file to storage at once (the same transaction may serve it, e.g.
+# a download right after), but its Attachment row exists only if the transaction commits.
+# Django has no on-rollback hook, so the atomic block that may roll back keeps the list of
+# files stored inside it: attachment_files() is transaction.atomic() that deletes those files
+# when it rolls back, and otherwise hands them to an enclosing attachment_files() (they are
+# kept only if that one commits too). attachment_add runs in one itself; a caller that adds
+# files inside a larger transaction opens that transaction with attachment_files() instead of
+# transaction.atomic(). What is still left over (a plain outer block rolled back, a crash
+# between the write and the commit) is deleted by attachments_sweep_orphans, hourly.
+
+import contextvars  # noqa: E402
+import logging  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+ATTACHMENTS_DIR = "workorders"  # models.attachment_path stores every file under it
+ORPHAN_MIN_AGE = dt.timedelta(hours=1)
+_stored_files: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "attachment_files", default=None
+)
+
+
+@contextmanager
+def attachment_files():
+    """``transaction.atomic()`` that deletes the attachment files stored in it if it rolls
+    back (by an exception or ``transaction.set_rollback(True)``)."""
+    stored: list[str] = []
+    token = _stored_files.set(stored)
+    try:
+        with transaction.atomic():
+            yield
+            rolled_back = transaction.get_rollback()
+    except BaseException:
+        _stored_files.reset(token)
+        _delete_files(stored)
+        raise
+    _stored_files.reset(token)
+    if rolled_back:
+        _delete_files(stored)
+    elif (outer := _stored_files.get()) is not None:
+        outer.extend(stored)
+
+
+def _attachment_storage():
     from .models import Attachment
 
-    ext = attachment_check(upload)
-    if order.attachments.count() >= MAX_ATTACHMENTS:
-        raise Unprocessable(f"每件工单最多 {MAX_ATTACHMENTS} 个附件", field="attachments")
-    name = str(upload.name).replace("/", "_").replace("\\", "_")[-200:]
-    attachment = Attachment(
-        order=order,
-        event=event,
-        name=name,
-        size=upload.size,
-        content_type=ATTACHMENT_TYPES[ext],
-        uploaded_by=actor,
-    )
-    attachment.file.save(f"{numbering_safe_name(ext)}", upload, save=False)
-    attachment.save()
-    audit.record(
-        "workorder.attachment",
-        order,
-        actor=actor,
-        detail={"number": order.number, "name": name, "size": upload.size},
-    )
+    return Attachment._meta.get_field("file").storage
+
+
+def _delete_files(names) -> None:
+    storage = _attachment_storage()
+    for name in names:
+        try:
+            storage.delete(name)
+        except OSError:  # the rollback's own error matters more; the sweep retries
+            log.warning("could not delete attachment file %s", name, exc_info=True)
+
+
+def attachment_add(*, actor: User | None, order: WorkOrder, upload, event: Event | None = None):
+    """附件: store one uploaded file on an order (at intake, or with a reply's event). The
+    file is deleted again if the transaction rolls back (see attachment_files)."""
+    from .models import Attachment
+
+    with attachment_files():
+        ext = attachment_check(upload)
+        if order.attachments.count() >= MAX_ATTACHMENTS:
+            raise Unprocessable(f"每件工单最多 {MAX_ATTACHMENTS} 个附件", field="attachments")
+        name = str(upload.name).replace("/", "_").replace("\\", "_")[-200:]
+        attachment = Attachment(
+            order=order,
+            event=event,
+            name=name,
+            size=upload.size,
+            content_type=ATTACHMENT_TYPES[ext],
+            uploaded_by=actor,
+        )
+        attachment.file.save(f"{numbering_safe_name(ext)}", upload, save=False)
+        _stored_files.get().append(attachment.file.name)
+        attachment.save()
+        audit.record(
+            "workorder.attachment",
+            order,
+            actor=actor,
+            detail={"number": order.number, "name": name, "size": upload.size},
+        )
     return attachment
+
+
+def attachments_sweep_orphans(
+    *, older_than: dt.timedelta = ORPHAN_MIN_AGE, now: dt.datetime | None = None
+) -> list[str]:
+    """清理孤立附件文件: delete the files under the attachments directory that no Attachment
+    row references and that were last written more than ``older_than`` ago (a younger one
+    may belong to a transaction still open). Returns the deleted names (storage-relative).
+
+    Only files are deleted; no row changes, so nothing is audited, and the names are logged."""
+    from .models import Attachment
+
+    storage = _attachment_storage()
+    location = Path(storage.location)
+    root = Path(storage.path(ATTACHMENTS_DIR))
+    if not root.is_dir():
+        return []
+    cutoff = ((now or timezone.now()) - older_than).timestamp()
+    # The old files first, then their rows: a row committed after this scan has a young file.
+    old = sorted(
+        path.relative_to(location).as_posix()
+        for path in root.rglob("*")
+        if path.is_file() and path.stat().st_mtime < cutoff
+    )
+    deleted = []
+    for start in range(0, len(old), 500):
+        chunk = old[start : start + 500]
+        kept = set(Attachment.objects.filter(file__in=chunk).values_list("file", flat=True))
+        for name in chunk:
+            if name in kept:
+                continue
+            try:
+                storage.delete(name)
+            except OSError:
+                log.warning("could not delete orphan attachment file %s", name, exc_info=True)
+                continue
+            deleted.append(name)
+    if deleted:
+        log.info("deleted %d orphan attachment files: %s", len(deleted), ", ".join(deleted))
+    return deleted
 
 
 def numbering_safe_name(ext: str) -> str:
@@ -931,3 +1057,72 @@ def notify_order_event(order_pk: int, action: str, step: "Step | None" = None) -
             title=f"特急工单待派单 {order.number}",
             body=text,
         )
+
+
+# --- merging duplicates (并单) --------------------------------------------------------------------
+
+
+def _merge_number(into) -> str:
+    return into.number if isinstance(into, WorkOrder) else str(into or "").strip().upper()
+
+
+def _lock_merge_pair(order: WorkOrder, into) -> None:
+    """并单 changes two orders. Lock both in pk order before anything else, so that two
+    merges in opposite directions wait for each other instead of deadlocking (the second
+    then finds its master closed)."""
+    pks = {order.pk}
+    master = WorkOrder.objects.filter(number=_merge_number(into)).values_list("pk", flat=True)
+    pks.update(master[:1])
+    list(WorkOrder.objects.select_for_update().filter(pk__in=pks).order_by("pk").values("pk"))
+
+
+def _merge_target(step: Step) -> WorkOrder:
+    """The master (主工单) a duplicate closes into: an open order of the same platform, in
+    the actor's scope (out of scope reads as not found)."""
+    order, actor = step.order, step.actor
+    number = _merge_number(step.fields["into"])
+    if not number:
+        raise Unprocessable("并单须填写：主工单编号", field="into")
+    master = WorkOrder.objects.select_for_update().filter(number=number).first()
+    if master is None or (
+        actor is not None and not scope_of(actor).covers_platform(master.platform_id)
+    ):
+        raise NotFound("目标工单不存在", field="into")
+    if master.pk == order.pk:
+        raise Unprocessable("不能将工单并入其自身", field="into")
+    if master.platform_id != order.platform_id:
+        raise Unprocessable("只能并入同一平台的工单", field="into")
+    if master.state not in OPEN_STATES:
+        label = STATE_LABELS[State(master.state)]
+        raise Conflict(f"目标工单 {master.number} 当前状态为“{label}”，不能并入")
+    return master
+
+
+def do_merge(step: Step) -> None:
+    """并单: the order repeats an open one and closes into it. Its live branches leave (the
+    units no longer hold it) and no deadline runs in ``merged``; the master's timeline
+    records the absorbed order with an event that moves nothing (``absorb``)."""
+    order = step.order
+    master = _merge_target(step)
+    _withdraw(step.branches)
+    order.state, order.closed_at, order.merged_into = State.MERGED, step.now, master
+    step.data.update(into=master.number, note=_note(step))
+    absorbed = {"absorbed": order.number, "note": step.data["note"]}
+    _event(master, "absorb", step.actor, master.state, master.state, at=step.now, data=absorbed)
+
+
+HANDLERS["merge"] = do_merge
+
+
+@transaction.atomic
+def order_create_merged(
+    *, actor: User | None, into, now: dt.datetime | None = None, **intake
+) -> WorkOrder:
+    """受理并并单 (the intake prompt's 并入此单): register the call, so that it counts as an
+    intake (受理量) and its caller is on record, and close it at once into the open order
+    ``into`` — one transaction, so a refused merge leaves no order behind. The intake
+    rules stay in :func:`order_create`; the new order is never auto-dispatched. Returns
+    the new (merged) order; its ``merged_into`` is the master."""
+    require(actor, ACTIONS["merge"].permission)
+    order = order_create(actor=actor, now=now, auto_dispatch=False, **intake)
+    return perform(actor=actor, order=order, action="merge", into=into, now=now)

@@ -27,3 +27,10 @@ def weekly_overdue_list():
     """Wednesdays 09:00: each platform's list of overdue orders (每周逾期清单)."""
     with audit.origin(channel="worker"):
         supervision.weekly_overdue_list()
+
+
+@db_periodic_task(crontab(minute="17"))
+def sweep_orphan_attachments():
+    """Hourly: delete attachment files that no attachment row references and that are more
+    than an hour old (left by a rolled-back upload or a crash; 孤立附件文件)."""
+    services.attachments_sweep_orphans()

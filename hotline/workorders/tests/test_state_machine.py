@@ -7,12 +7,19 @@ handler of a unit holding a branch), and checks after every step:
     nothing (state, branches, events, audit rows);
 (b) a verb that succeeds appends exactly one event (and one audit row) whose from/to
     states are the order's before and after, and that move is one of the verb's edges;
-(c) the timeline chains: each event starts where the previous one ended.
+(c) the timeline chains: each event starts where the previous one ended;
+(d) 并单 (``merge``) is tried with a valid master and with invalid ones (the order itself,
+    a cancelled order, an unknown number): a refusal leaves the master untouched too; a
+    merge adds one ``absorb`` event to the master, and the merged order holds no live
+    branch, runs no deadline and sits in no unit's queue.
 
 Each example works on a fresh order inside a transaction that is rolled back at the end.
 """
 
+import datetime as dt
+
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -25,9 +32,11 @@ from hypothesis.stateful import (
 
 from hotline.core.errors import Conflict, HotlineError, NotFound
 from hotline.core.models import AuditEntry
-from hotline.workorders import services
+from hotline.workorders import selectors, services
 from hotline.workorders.lifecycle import (
     ACTIONS,
+    ACTIVE_BRANCH_STATES,
+    OPEN_STATES,
     SATISFACTION,
     WITH_UNIT_STATES,
     BranchState,
@@ -57,7 +66,11 @@ def test_the_table_declares_itself_consistently():
     assert ("submitted", "dispatch", "dispatched") in edges
     assert ("handling", "urge", "handling") in edges
     assert not [e for e in edges if e[1] in ("urge", "supervise", "escalate") and e[0] != e[2]]
-    assert not [e for e in edges if e[0] in ("cancelled", "archived")]  # terminal states
+    assert not [e for e in edges if e[0] in ("cancelled", "archived", "merged")]  # terminal
+    assert State.MERGED not in OPEN_STATES
+    # a duplicate merges before anyone has answered it, never after
+    assert ACTIONS["merge"].sources == {State.SUBMITTED, *WITH_UNIT_STATES}
+    assert {to for _, to in ACTIONS["merge"].edges} == {State.MERGED}
 
 
 def test_co_unit_review_while_the_lead_return_is_pending(wo, new_order, act):
@@ -82,11 +95,19 @@ class LifecycleMachine(RuleBasedStateMachine):
     make_order = None
     seen: set = set()  # the (from, action, to) moves made, over all examples
 
+    UNKNOWN = "SY19990101999999"  # a number no order has
+
     def __init__(self):
         super().__init__()
         self._atomic = transaction.atomic()
         self._atomic.__enter__()
         self.order = type(self).make_order()
+        # 并单 targets: an open order (valid) and a cancelled one (refused, 409)
+        self.master = type(self).make_order()
+        self.closed = type(self).make_order()
+        services.perform(
+            actor=self.cast.dispatcher, order=self.closed, action="cancel", reason="重复登记"
+        )
 
     def teardown(self):
         transaction.set_rollback(True)
@@ -114,6 +135,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             "workorders.supervise": cast.dispatcher,
             "workorders.urge": cast.dispatcher,
             "workorders.cancel": cast.dispatcher,
+            "workorders.merge": cast.dispatcher,
             "workorders.callback": cast.callback,
             "workorders.create": cast.agent,
         }[action.permission]
@@ -141,6 +163,14 @@ class LifecycleMachine(RuleBasedStateMachine):
             return {"content": "已办理完毕。"}
         if code in ("return", "cancel", "close"):
             return {"reason": "理由说明"}
+        if code == "merge":
+            # the valid master half of the time; else itself, a closed order, an unknown one
+            invalid = [self.order.number, self.closed.number, self.UNKNOWN]
+            valid = data.draw(st.booleans(), label="valid master")
+            into = (
+                self.master.number if valid else data.draw(st.sampled_from(invalid), label="into")
+            )
+            return {"into": into, "note": "同一诉求"}
         return {"note": "备注"}
 
     # --- the step ----------------------------------------------------------------------
@@ -173,11 +203,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         action = ACTIONS[code]
         order, state, branches, counters, events, audits = self.snapshot()
         holds_branch = any(b.unit_id == actor.unit_id for b in order.assignments.all())
+        master_events = self.master_events()
         try:
             services.perform(actor=actor, order=order, action=code, **fields)
         except HotlineError as refused:
             after = self.snapshot()
             assert after[1:] == (state, branches, counters, events, audits), (code, refused)
+            assert self.master_events() == master_events, (code, refused)  # (d)
             if state not in action.sources:  # (a)
                 if action.side == Side.UNIT and not holds_branch:
                     assert isinstance(refused, NotFound), (code, state, refused)
@@ -185,7 +217,15 @@ class LifecycleMachine(RuleBasedStateMachine):
                     assert isinstance(refused, Conflict), (code, state, refused)
             else:
                 assert refused.status in (404, 409, 422), (code, state, refused)
-                if isinstance(refused, NotFound):
+                if code == "merge":  # (d): a valid master is never refused
+                    assert fields["into"] != self.master.number, refused
+                    expected = {
+                        self.order.number: 422,  # itself
+                        self.closed.number: 409,  # not open
+                        self.UNKNOWN: 404,
+                    }[fields["into"]]
+                    assert refused.status == expected, (fields["into"], refused)
+                elif isinstance(refused, NotFound):
                     assert action.side == Side.UNIT and not holds_branch
             return False
         # (b)
@@ -199,9 +239,21 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert order.state in possible_targets(action, State(state))
         new_audits = self.snapshot()[-1]
         assert new_audits == audits + 1, code
+        if code == "merge":  # (d)
+            assert order.merged_into_id == self.master.pk
+            added = self.master_events()[len(master_events) :]
+            assert added == [("absorb", "submitted", "submitted", order.number)], added
+        else:
+            assert self.master_events() == master_events, code
         self.order = order
         type(self).seen.add((state, code, order.state))
         return True
+
+    def master_events(self) -> list[tuple]:
+        return [
+            (e.action, e.from_state, e.to_state, e.data.get("absorbed"))
+            for e in self.master.events.order_by("pk")
+        ]
 
     # --- the rules ----------------------------------------------------------------------
 
@@ -244,8 +296,8 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     # Mostly verbs the state allows, by a unit with a live branch, often the one that moves
     # the order along the usual path (so that orders travel far); sometimes any verb, by
-    # anyone entitled.
-    MODES = ("progress",) * 3 + ("forward",) * 3 + ("enabled", "any")
+    # anyone entitled; sometimes 并单, into a valid or an invalid master, in any state.
+    MODES = ("progress",) * 3 + ("forward",) * 3 + ("enabled", "any", "merge")
     PROGRESS = {
         State.SUBMITTED: ("dispatch",),
         State.DISPATCHED: ("sign", "reply"),
@@ -264,8 +316,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         if mode == "progress":
             enabled = list(self.PROGRESS.get(State(self.order.state), enabled))
         elif mode == "forward" and len(enabled) > 1:
-            enabled = [c for c in enabled if c != "cancel"]
+            enabled = [c for c in enabled if c not in ("cancel", "merge")]
         codes = enabled if mode != "any" and enabled else ACTION_CODES
+        if mode == "merge":
+            codes = ["merge"]
         code = data.draw(st.sampled_from(codes), label="action")
         self.step(data, code, forward=mode in ("progress", "forward"))
 
@@ -294,6 +348,23 @@ class LifecycleMachine(RuleBasedStateMachine):
             )
         if order.state in (State.REPLIED, State.CALLBACK_PENDING):
             assert [b.state for b in live] == [BranchState.REPLIED]
+
+    @invariant()
+    def a_merged_order_is_closed(self):  # (d)
+        order = WorkOrder.objects.get(pk=self.order.pk)
+        if order.state != State.MERGED:
+            assert order.merged_into_id is None
+            return
+        assert order.merged_into_id == self.master.pk
+        assert not order.assignments.filter(state__in=ACTIVE_BRANCH_STATES).exists()
+        far = timezone.now() + dt.timedelta(days=1000)  # every deadline long past
+        assert not WorkOrder.objects.filter(pk=order.pk).filter(selectors.overdue_q(far))
+        for handler in self.cast.handlers.values():
+            for tab in ("pending", "signed", "soon", "overdue", "returned"):
+                queue = selectors.unit_branches(handler, tab, now=far)
+                assert not queue.filter(order=order).exists(), (handler, tab)
+        absorbed = self.master.events.filter(action="absorb", data__absorbed=order.number)
+        assert absorbed.count() == 1
 
 
 def test_random_action_sequences(wo, new_order):
@@ -330,4 +401,5 @@ def test_random_action_sequences(wo, new_order):
     # Not vacuous: the orders travelled (typically 30–35 of the 48 declared moves are made).
     moves = {(frm, action, to) for frm, action, to in LifecycleMachine.seen}
     assert len(moves) >= 15, sorted(moves)
+    assert {frm for frm, action, _ in moves if action == "merge"}, sorted(moves)
     assert {to for _, _, to in moves} >= {State.HANDLING, State.REPLIED, State.CALLBACK_PENDING}

@@ -1,11 +1,12 @@
 """Work-order pages everyone uses: intake (受理登记), list and search (工单查询), export,
 the order page (工单详情) with its timeline and action forms, attachment download."""
 
+from contextlib import contextmanager
+from functools import partial
 from urllib.parse import quote
 
 from django import forms
 from django.contrib import messages
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,8 +14,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from hotline import search
 from hotline.core import selectors as core_selectors
-from hotline.core.errors import HotlineError
+from hotline.core.errors import HotlineError, NotFound
 from hotline.core.exports import styled_workbook
 from hotline.core.masking import mask_phone
 from hotline.core.models import HandlingUnit
@@ -93,6 +95,20 @@ class IntakeForm(forms.Form):
         return Category.objects.filter(pk=pk).first() if pk else None
 
 
+@contextmanager
+def _missing_input_on_page():
+    """A NotFound about a named input (the master number of 并单) is a message on the
+    page, with the page's input kept; only the page's own order missing is a 404 page."""
+    try:
+        yield
+    except NotFound as error:
+        if not error.field:
+            raise
+        refused = HotlineError(error.message, field=error.field)
+        refused.status = error.status
+        raise refused from None
+
+
 def _safe_next(request, fallback: str) -> str:
     target = request.POST.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
@@ -106,7 +122,9 @@ def order_create(request):
     phone = request.GET.get("phone", request.GET.get("caller_phone", "")).strip()
     if request.method == "GET" and request.headers.get("HX-Request"):
         return render(
-            request, "workorders/orders/_in_transit.html", _in_transit_context(request, phone)
+            request,
+            "workorders/orders/_in_transit.html",
+            _in_transit_context(request, phone, _typed_text(request.GET)),
         )
     drafts = request.user.order_drafts.all()
     draft = None
@@ -138,10 +156,16 @@ def order_create(request):
                 return redirect(f"{reverse('order_create')}?draft={saved.pk}")
             status = 400
         else:
-            order = _intake(request, form, direct=op == "direct")
+            # 并入此单 (a button of the in-transit prompt) names the open order it repeats
+            merge_into = request.POST.get("merge_into", "").strip()
+            order = _intake(request, form, direct=op == "direct", merge_into=merge_into)
             if order is not None:
                 if draft is not None:
                     services.draft_delete(actor=request.user, draft=draft)
+                if order.merged_into_id:
+                    master = order.merged_into.number
+                    messages.success(request, f"受理成功，工单 {order.number} 已并入 {master}")
+                    return redirect("order_detail", number=master)
                 what = "已即时答复并办结" if order.direct else "受理成功"
                 messages.success(request, f"{what}，工单编号 {order.number}")
                 return redirect("order_detail", number=order.number)
@@ -161,14 +185,17 @@ def order_create(request):
             "draft": draft,
             "allowed_types": " ".join(sorted(services.ATTACHMENT_TYPES)),
             "accept": ",".join(f".{ext}" for ext in sorted(services.ATTACHMENT_TYPES)),
-            **_in_transit_context(request, phone),
+            **_in_transit_context(
+                request, phone, _typed_text(request.POST) if request.method == "POST" else ""
+            ),
         },
         status=status,
     )
 
 
-def _intake(request, form: IntakeForm, *, direct: bool):
-    """Validate the form and the files, then create the order and store its files."""
+def _intake(request, form: IntakeForm, *, direct: bool, merge_into: str = ""):
+    """Validate the form and the files, then create the order and store its files;
+    ``merge_into``: and close it at once into that open order (并单)."""
     if not form.is_valid():
         return None
     data = form.cleaned_data
@@ -179,8 +206,11 @@ def _intake(request, form: IntakeForm, *, direct: bool):
 
     def create():
         services.attachments_check(uploads)
-        with transaction.atomic():
-            order = services.order_create(
+        with services.attachment_files(), _missing_input_on_page():
+            create_order = services.order_create
+            if merge_into:
+                create_order = partial(services.order_create_merged, into=merge_into)
+            order = create_order(
                 actor=request.user,
                 platform=request.user.platform,
                 order_type=data["type"],
@@ -205,12 +235,33 @@ def _intake(request, form: IntakeForm, *, direct: bool):
     return order if ok else None
 
 
-def _in_transit_context(request, phone: str) -> dict:
+def _in_transit_context(request, phone: str, text: str = "") -> dict:
+    """The intake prompt: open orders of the same phone number, and open orders whose text
+    nearly matches what the agent has typed (重复诉求)."""
     orders = list(selectors.in_transit(request.user, phone=phone)[:20]) if phone else []
+    listed = {order.number for order in orders}
+    similar = [
+        order
+        for order in (selectors.similar_open(request.user, text) if text.strip() else [])
+        if order.number not in listed
+    ]
     urge = ACTIONS["urge"]
-    for order in orders:
+    # 并入此单: the new order is registered on the agent's own platform, and merges only
+    # within one platform
+    can_merge = request.user.can(ACTIONS["merge"].permission)
+    for order in orders + similar:
         order.can_urge = request.user.can(urge.permission) and order.state in urge.sources
-    return {"transit_phone": phone, "transit_orders": orders}
+        order.can_merge = can_merge and order.platform_id == request.user.platform_id
+    return {
+        "transit_phone": phone,
+        "transit_orders": orders,
+        "similar_orders": similar,
+        "transit_can_merge": any(order.can_merge for order in orders + similar),
+    }
+
+
+def _typed_text(query) -> str:
+    return f"{query.get('title', '')} {query.get('content', '')}".strip()
 
 
 # --- list, search, export -----------------------------------------------------------------------
@@ -250,6 +301,44 @@ class OrderFilterForm(forms.Form):
         error_messages={"invalid_choice": "是否逾期取值不正确"},
     )
     caller_phone = forms.CharField(label="来电号码", required=False, max_length=20)
+    category = forms.TypedChoiceField(
+        label="诉求分类",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": "诉求分类不存在"},
+    )
+    area = forms.CharField(label="所属区域", required=False, max_length=50)
+    channel = forms.ChoiceField(
+        label="来源渠道",
+        required=False,
+        choices=[("", "全部渠道"), *Channel.choices],
+        error_messages={"invalid_choice": "来源渠道取值不正确"},
+    )
+    urgency = forms.ChoiceField(
+        label="紧急程度",
+        required=False,
+        choices=[("", "不限"), *Urgency.choices],
+        error_messages={"invalid_choice": "紧急程度取值不正确"},
+    )
+    created_from = forms.DateField(
+        label="受理日期从",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "请输入正确的日期"},
+    )
+    created_to = forms.DateField(
+        label="至",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "请输入正确的日期"},
+    )
+    sort = forms.ChoiceField(
+        label="排序",
+        required=False,
+        choices=[(key, label) for key, (label, _) in selectors.SORTS.items()],
+        error_messages={"invalid_choice": "排序方式取值不正确"},
+    )
     size = forms.TypedChoiceField(
         label="每页",
         required=False,
@@ -262,6 +351,14 @@ class OrderFilterForm(forms.Form):
     def __init__(self, *args, viewer=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = core_selectors.units_visible(viewer).order_by("code")
+        self.fields["category"].choices = [("", "全部分类"), *selectors.category_choices()]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("created_from"), data.get("created_to")
+        if start and end and start > end:
+            self.add_error("created_to", "结束日期不能早于开始日期")
+        return data
 
     def filters(self) -> selectors.OrderFilter:
         data = self.cleaned_data if self.is_bound else {}
@@ -274,6 +371,13 @@ class OrderFilterForm(forms.Form):
             overdue=overdue,
             order_type=data.get("type") or "",
             caller_phone=(data.get("caller_phone") or "").strip(),
+            category=data.get("category"),
+            area=(data.get("area") or "").strip(),
+            channel=data.get("channel") or "",
+            urgency=data.get("urgency") or "",
+            created_from=data.get("created_from"),
+            created_to=data.get("created_to"),
+            sort=data.get("sort") or "newest",
         )
 
     def page_size(self) -> int:
@@ -308,8 +412,12 @@ def order_list(request):
         size = form.page_size() if form.is_bound else PAGE_SIZES[0]
     page = pages.page_of(request, orders, per_page=size)
     now = timezone.now()
+    searched = form.filters().q if form.is_bound and form.is_valid() else ""
     for order in page:
         order.deadline, order.deadline_css = running_deadline(order, now)
+        if searched:  # the words that found it, marked (检索结果高亮)
+            order.title_marked = search.highlight(order.title, searched)
+            order.snippet = search.highlight(order.content, searched, width=60)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -408,11 +516,26 @@ DATA_LABELS = (
     ("late", "是否超时"),
     ("signed", "退单前已签收"),
     ("direct", "即时答复"),
+    ("into", "并入主工单"),
+    ("absorbed", "并入的工单"),
 )
+LINKED_DATA = ("into", "absorbed")  # order numbers: shown as links
 
 
-def event_rows(order) -> list[dict]:
+def _openable_numbers(order, viewer) -> set[str]:
+    numbers = {e.data[key] for e in order.events.all() for key in LINKED_DATA if e.data.get(key)}
+    if not numbers or viewer is None:
+        return set()
+    return set(
+        selectors.orders_visible(viewer).filter(number__in=numbers).values_list("number", flat=True)
+    )
+
+
+def event_rows(order, viewer=None) -> list[dict]:
+    """The timeline as shown; order numbers in it (并单) link to the orders the viewer may
+    open."""
     rows = []
+    openable = _openable_numbers(order, viewer)
     for event in selectors.timeline(order):
         details = []
         for key, label in DATA_LABELS:
@@ -435,7 +558,9 @@ def event_rows(order) -> list[dict]:
                 value = _iso_local(value)
             elif isinstance(value, list):
                 value = "、".join(str(v) for v in value)
-            details.append({"key": key, "label": label, "value": value})
+            openable_link = key in LINKED_DATA and value in openable
+            link = reverse("order_detail", args=[value]) if openable_link else ""
+            details.append({"key": key, "label": label, "value": value, "link": link})
         rows.append(
             {
                 "event": event,
@@ -530,6 +655,7 @@ def _detail_context(request, order) -> dict:
     for action in actions:
         action["style"] = ACTION_STYLE.get(action["code"], "btn-outline-primary")
     needs_units = any(a["code"] in ("dispatch", "redispatch") for a in actions)
+    can_merge = any(a["code"] == "merge" for a in actions)
     return {
         "order": order,
         "caller": selectors.caller_of(request.user, order),
@@ -537,7 +663,7 @@ def _detail_context(request, order) -> dict:
             {"branch": b, "label": BRANCH_LABELS[BranchState(b.state)]} for b in branch_list
         ],
         "attachments": list(order.attachments.all()),
-        "timeline": event_rows(order),
+        "timeline": event_rows(order, request.user),
         "deadline": deadline,
         "deadline_css": deadline_css,
         "actions": actions,
@@ -548,6 +674,12 @@ def _detail_context(request, order) -> dict:
         ),
         "satisfaction_levels": SATISFACTION,
         "allowed_types": " ".join(sorted(services.ATTACHMENT_TYPES)),
+        "merged_orders": selectors.merged_orders(request.user, order),
+        "merged_into_visible": bool(
+            order.merged_into_id
+            and selectors.orders_visible(request.user).filter(pk=order.merged_into_id).exists()
+        ),
+        "merge_candidates": (selectors.merge_candidates(request.user, order) if can_merge else []),
     }
 
 
@@ -567,7 +699,7 @@ def _action_fields(request, action: str) -> dict:
     """The verb's input from the form, as services.perform takes it."""
     post = request.POST
     fields: dict = {}
-    for name in ("reason", "content", "note", "satisfaction"):
+    for name in ("reason", "content", "note", "satisfaction", "into"):
         if post.get(name, "").strip():
             fields[name] = post[name].strip()
     if post.get("approved") in APPROVED:
@@ -610,7 +742,7 @@ def order_action(request, number, action):
             fields = _action_fields(request, action)
             if uploads:
                 services.attachments_check(uploads, existing=order.attachments.count())
-            with transaction.atomic():
+            with services.attachment_files(), _missing_input_on_page():
                 done = services.perform(actor=request.user, order=order, action=action, **fields)
                 if uploads:
                     event = done.events.filter(action=action).order_by("-at", "-pk").first()
