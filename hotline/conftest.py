@@ -282,3 +282,53 @@ def screenshot_dir(tmp_path):
     path = pathlib.Path(target) if target else tmp_path
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+class AsgiLiveServer:
+    """What pytest-django's ``live_server`` offers (``url``, settings switched on per test),
+    but serving the ASGI application with uvicorn in a thread, as ``hotline run`` does, so
+    that pages in the browser get their WebSockets (live notifications) too."""
+
+    def __init__(self):
+        import socket
+        import threading
+        import time
+
+        import uvicorn
+        from django.test.utils import modify_settings
+
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        port = self._listener.getsockname()[1]
+        self.url = f"http://localhost:{port}"
+        self._live_server_modified_settings = modify_settings(ALLOWED_HOSTS={"append": "localhost"})
+        config = uvicorn.Config(
+            "hotline.asgi:application", lifespan="off", log_level="warning", ws="auto"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._listener]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._listener.close()
+
+    def __str__(self):
+        return self.url
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, django_db_blocker):
+    """pytest-django's fixture of the same name, replaced by the ASGI server above."""
+    with django_db_blocker.unblock():
+        server = AsgiLiveServer()
+    yield server
+    server.stop()
