@@ -28,6 +28,7 @@ from hotline.core.models import (
     SecurityPolicy,
 )
 from hotline.core.roles import ADMIN_ROLES
+from hotline.web.chromium import CHROMIUM, launch_options
 
 #: The password of every fixture account: meets the default policy (3 of 4 classes, ≥ 8).
 PASSWORD = "Rexu#2025pw"
@@ -237,16 +238,6 @@ def login(db):
 
 # --- headless chromium for the browser tests ---------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 @pytest.fixture(scope="module")
 def browser():
@@ -264,7 +255,7 @@ def browser():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            launched = playwright.chromium.launch(**launch_options())
             yield launched
             launched.close()
     finally:

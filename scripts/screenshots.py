@@ -23,15 +23,9 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--lang=zh-CN",  # the browser's own controls (file pickers …) in Chinese too
-]
+sys.path.insert(0, str(ROOT))
+
+from hotline.web.chromium import launch_options  # noqa: E402
 
 
 def demo_logins() -> list[dict]:
@@ -114,7 +108,7 @@ def main(argv=None) -> int:
     problems: list[str] = []
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(**launch_options(args.chromium))
         viewport = {"width": args.width, "height": args.height}
 
         def shoot(page, name: str) -> None:
