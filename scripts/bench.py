@@ -321,13 +321,16 @@ def http_load(vendor: str) -> None:
     )
 
 
-def write_report(vendor: str) -> None:
+def write_report(vendor: str, notes: list[str] = ()) -> None:
+    """Rewrite ``vendor``'s section of docs/benchmarks.md (the table, then ``notes``);
+    the other sections are kept."""
     path = ROOT / "docs" / "benchmarks.md"
     header = (
         "# 性能基准 · Benchmarks\n\n"
         "由 `make bench`（scripts/bench.py）生成；设置 DATABASE_URL（及 REDIS_URL）可测 PostgreSQL。\n"
         "页面与 API 时间为进程内（Django 测试客户端）的服务端耗时；HTTP 项为真实的 `hotline run`\n"
         "进程（uvicorn）加本机客户端线程，客户端与服务端共用 2 个核。目标出自 R-PERF-2/3。\n"
+        "`postgresql-1m` 一节由 scripts/bench_orders.py 生成（PostgreSQL，100 万工单，issue 3 的目标）。\n"
     )
     sections = {}
     if path.exists():  # keep the other database's section
@@ -347,7 +350,7 @@ def write_report(vendor: str) -> None:
         "|---|---|---|---|",
     ]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in RESULTS]
-    sections[vendor] = lines + [""]
+    sections[vendor] = lines + [""] + ([*notes, ""] if notes else [])
     body = "\n".join("\n".join(v) for _, v in sorted(sections.items()))
     path.write_text(header + "\n" + body + "\n", encoding="utf-8")
     print(f"写入 {path}")

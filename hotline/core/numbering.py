@@ -23,6 +23,20 @@ def next_number(
     ``kind`` keeps separate counters for separate record types (work orders, sessions…);
     ``prefix`` is put before the platform code when a record type wants one (e.g. "HF").
     """
+    return next_numbers(platform_code, kind, 1, day=day, prefix=prefix)[0]
+
+
+def next_numbers(
+    platform_code: str,
+    kind: str = "WO",
+    count: int = 1,
+    *,
+    day: dt.date | None = None,
+    prefix: str = "",
+) -> list[str]:
+    """Take ``count`` consecutive numbers at once (the bulk loader's block of a day)."""
+    if count < 1:
+        raise ValueError("count must be at least 1")
     day = day or timezone.localdate()
     table = NumberSequence._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
@@ -32,9 +46,12 @@ def next_number(
             [platform_code, kind, day],
         )
         cursor.execute(
-            f"UPDATE {table} SET last = last + 1 "
+            f"UPDATE {table} SET last = last + %s "
             "WHERE platform_code = %s AND kind = %s AND day = %s RETURNING last",
-            [platform_code, kind, day],
+            [count, platform_code, kind, day],
         )
-        (value,) = cursor.fetchone()
-    return f"{prefix}{platform_code}{day:%Y%m%d}{value:0{DIGITS}d}"
+        (last,) = cursor.fetchone()
+    return [
+        f"{prefix}{platform_code}{day:%Y%m%d}{value:0{DIGITS}d}"
+        for value in range(last - count + 1, last + 1)
+    ]

@@ -173,6 +173,10 @@ class WorkOrder(models.Model):
         indexes = [
             models.Index(fields=["platform", "state", "-created_at"], name="wo_platform_state"),
             models.Index(fields=["lead_unit", "state"], name="wo_unit_state"),
+            # Counting a list at a million orders without reading the rows (migration 0007):
+            # the category subtree, and the scope's platform check of orders found by id.
+            models.Index(fields=["category", "platform"], name="wo_category_platform"),
+            models.Index(fields=["id", "platform"], name="wo_id_platform"),
         ]
 
     def __str__(self):
@@ -211,7 +215,11 @@ class Assignment(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "承办分支"
         ordering = ["order_id", "-lead", "pk"]
-        indexes = [models.Index(fields=["unit", "state"], name="branch_unit_state")]
+        indexes = [
+            models.Index(fields=["unit", "state"], name="branch_unit_state"),
+            # A unit's orders (unit staff's scope, the unit filter) from the index alone.
+            models.Index(fields=["unit", "order"], name="branch_unit_order"),
+        ]
 
     def __str__(self):
         return f"{self.order_id}@{self.unit_id}"

@@ -15,7 +15,7 @@ from hotline.core.models import User
 from hotline.core.scope import scope_of
 
 from .lifecycle import OPEN_STATES, WITH_UNIT_STATES
-from .models import Category, Event, WorkOrder
+from .models import Assignment, Category, Event, WorkOrder
 
 MAX_PAGE = 500
 
@@ -27,7 +27,7 @@ def orders_visible(viewer: User) -> QuerySet[WorkOrder]:
     queryset = WorkOrder.objects.select_related("platform", "category", "lead_unit")
     if scope.unit_id is not None:
         return queryset.filter(
-            pk__in=WorkOrder.objects.filter(assignments__unit=scope.unit_id).values("pk")
+            pk__in=Assignment.objects.filter(unit=scope.unit_id).values("order_id")
         )
     return queryset.filter(platform__in=scope.platform_ids)
 
@@ -86,7 +86,7 @@ def orders_filtered(viewer: User, filters: OrderFilter, *, now: dt.datetime | No
         queryset = queryset.filter(state=filters.status)
     if filters.unit:
         queryset = queryset.filter(
-            pk__in=WorkOrder.objects.filter(assignments__unit=filters.unit).values("pk")
+            pk__in=Assignment.objects.filter(unit=filters.unit).values("order_id")
         )
     if filters.overdue is True:
         queryset = queryset.filter(overdue_q(now))
