@@ -2,7 +2,9 @@
 package, driven by Playwright): one place for the flags and the language.
 
 Chinese everywhere: pages ask for zh-CN, and chromium's own widgets (date pickers, file
-choosers) follow the process locale, which needs the ``chromium-l10n`` package too.
+choosers) follow ``LANGUAGE`` (with the ``chromium-l10n`` package installed). ``LANG``
+stays ``C.UTF-8``: these machines generate no zh_CN locale, and a ``LANG`` that falls
+back to plain C breaks non-ASCII file names in uploads and downloads.
 """
 
 import os
@@ -21,5 +23,5 @@ CHROMIUM_ARGS = [
 
 def launch_options(executable_path: str = CHROMIUM) -> dict:
     """Keyword arguments for ``playwright.chromium.launch``."""
-    env = {**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN:zh"}
+    env = {**os.environ, "LANG": "C.UTF-8", "LANGUAGE": "zh_CN:zh"}
     return {"executable_path": executable_path, "args": CHROMIUM_ARGS, "env": env}
