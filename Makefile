@@ -44,6 +44,7 @@ bench: install-test
 	  postgres://*|postgresql://*) HOTLINE_VAR_DIR=$(CURDIR)/var/bench $(BIN)/python scripts/bench_orders.py ;; \
 	  *) echo "（未设置 PostgreSQL 的 DATABASE_URL：跳过 100 万工单基准 scripts/bench_orders.py）" ;; \
 	esac
+	HOTLINE_VAR_DIR=$(CURDIR)/var/bench/kb $(BIN)/python scripts/bench_kb.py
 
 ## make screenshots — pages of every demo role, into docs/screenshots/
 screenshots: install-test

@@ -18,6 +18,9 @@ from .core.api import router as core_router
 from .core.api import system_router
 from .core.auth import user_for_token
 from .core.errors import HotlineError
+from .knowledge.api_articles import router as kb_articles_router
+from .knowledge.api_corrections import router as kb_corrections_router
+from .knowledge.api_search import router as kb_search_router
 from .workorders.api import router as workorders_router
 
 
@@ -125,3 +128,6 @@ def on_http_error(request, exc: HttpError):
 api.add_router("/", system_router)
 api.add_router("/", core_router)
 api.add_router("/", workorders_router)
+api.add_router("/", kb_articles_router)
+api.add_router("/", kb_corrections_router)
+api.add_router("/", kb_search_router)

@@ -28,6 +28,7 @@ from hotline.core.models import (
     SecurityPolicy,
 )
 from hotline.core.roles import ADMIN_ROLES
+from hotline.knowledge.services import synonyms
 from hotline.web.chromium import CHROMIUM, launch_options
 
 #: The password of every fixture account: meets the default policy (3 of 4 classes, ≥ 8).
@@ -66,11 +67,13 @@ def _fresh_process_state():
     """Per-process caches and context that must not leak from one test to the next."""
     workdays.forget()
     SecurityPolicy.forget()
+    synonyms.forget()
     token = audit.set_origin(audit.Origin())
     yield
     audit.reset_origin(token)
     workdays.forget()
     SecurityPolicy.forget()
+    synonyms.forget()
 
 
 def _ensure_seed() -> None:

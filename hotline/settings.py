@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "hotline.core",
     "hotline.search",
     "hotline.workorders",
+    "hotline.knowledge",
     "hotline.web",
 ]
 

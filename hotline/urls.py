@@ -11,6 +11,9 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("", include("hotline.workorders.urls")),
     path("", include("hotline.core.urls")),
+    path("", include("hotline.knowledge.urls_authoring")),
+    path("", include("hotline.knowledge.urls_corrections")),
+    path("", include("hotline.knowledge.urls_search")),
 ]
 
 handler400 = "hotline.web.views.bad_request"

@@ -16,19 +16,26 @@ MAX_EXPORT_ROWS = 100_000
 
 def styled_workbook(title: str, headers: list[str], rows, widths: list[int]) -> bytes:
     """A one-sheet xlsx with a bold frozen header row: the house style of every export."""
+    return styled_sheets([(title, headers, rows, widths)])
+
+
+def styled_sheets(sheets) -> bytes:
+    """An xlsx of several sheets in the house style; ``sheets`` is a list of
+    ``(title, headers, rows, widths)``, as :func:`styled_workbook` takes for one."""
     workbook = Workbook(write_only=False)
-    sheet = workbook.active
-    sheet.title = title[:31]
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="1F4E79")
-        cell.alignment = Alignment(horizontal="center", vertical="center")
-    for row in rows:
-        sheet.append(row)
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.freeze_panes = "A2"
+    workbook.remove(workbook.active)
+    for title, headers, rows, widths in sheets:
+        sheet = workbook.create_sheet(title[:31])
+        sheet.append(headers)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True, color="FFFFFF")
+            cell.fill = PatternFill("solid", fgColor="1F4E79")
+            cell.alignment = Alignment(horizontal="center", vertical="center")
+        for row in rows:
+            sheet.append(row)
+        for index, width in enumerate(widths, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -49,6 +49,26 @@ NAVIGATION: list[NavItem] = [
     NavItem("本单位工单", "unit_portal", "inbox", permissions=("workorders.handle",)),
     NavItem("回访台", "callback_desk", "callback", permissions=("workorders.callback",)),
     NavItem("站内提醒", "notifications", "bell", everyone=True),
+    # 知识库 › 知识检索与收藏
+    NavItem("知识检索", "kb_search", "search", "知识库", permissions=("kb.view",)),
+    NavItem("我的收藏", "kb_favorites", "star", "知识库", permissions=("kb.view",)),
+    # 知识库 › 采编与审核
+    NavItem(
+        "知识采编",
+        "kb_articles",
+        "journal-richtext",
+        "知识库",
+        permissions=("kb.edit", "kb.review"),
+    ),
+    NavItem("待审核", "kb_review", "check2-square", "知识库", permissions=("kb.review",)),
+    NavItem("批量导入", "kb_import", "file-earmark-arrow-up", "知识库", permissions=("kb.edit",)),
+    NavItem(
+        "知识分类", "kb_categories", "diagram-2", "知识库", permissions=("kb.manage", "kb.edit")
+    ),
+    # 知识库 › 查无纠错, 同义词, 汇编汇总
+    NavItem("查无纠错", "kb_corrections", "flag", "知识库", permissions=("kb.corrections",)),
+    NavItem("同义词", "kb_synonyms", "arrow-left-right", "知识库", permissions=("kb.manage",)),
+    NavItem("知识汇编", "kb_compilations", "journal-bookmark", "知识库", permissions=("kb.view",)),
     NavItem(
         "自动分派规则",
         "dispatch_rules",
