@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "hotline.search",
     "hotline.workorders",
     "hotline.knowledge",
+    "hotline.contact",
     "hotline.web",
 ]
 

@@ -62,6 +62,9 @@ PERMISSIONS: dict[str, Permission] = {
         Permission("kb.review", "审核、发布与归档知识"),
         Permission("kb.manage", "维护知识分类与同义词"),
         Permission("kb.corrections", "处理查无纠错"),
+        Permission("contact.handle", "接待来电与文字会话（签入、示闲示忙、接起、转接、小结）"),
+        Permission("contact.supervise", "班长监控：强制示忙/示闲/签出、接收升级会话"),
+        Permission("contact.configure", "配置排队路由（队列、服务时间、溢出、黑白名单）"),
     ]
 }
 
@@ -80,6 +83,7 @@ ROLES: dict[str, Role] = {
                 "workorders.urge",
                 "workorders.merge",
                 "kb.view",
+                "contact.handle",
             ),
         ),
         Role(
@@ -101,6 +105,9 @@ ROLES: dict[str, Role] = {
                 "workorders.urge",
                 "workorders.merge",
                 "kb.view",
+                "contact.handle",
+                "contact.supervise",
+                "contact.configure",
             ),
         ),
         Role(
@@ -195,6 +202,8 @@ ROLES: dict[str, Role] = {
                 "workorders.supervise",
                 "workorders.urge",
                 "kb.view",
+                "contact.supervise",
+                "contact.configure",
             ),
         ),
         Role(
