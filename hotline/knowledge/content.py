@@ -3,7 +3,7 @@
 - :func:`sanitize` keeps an allow-list of tags (正文富文本) and drops everything else: no
   script, style, event handler or foreign image can reach an agent's screen.
 - :func:`html_to_text` is the plain text of a body (for search, diff and export).
-- :func:`extract_text` reads the words of an attachment (pdf, docx, xlsx, txt, doc) so that
+- :func:`extract_text` reads the words of an attachment (pdf, docx, xlsx, xls, txt, doc) so that
   they are searchable; files it cannot read get an empty text and a reason to show.
 """
 
@@ -129,7 +129,6 @@ MAX_TEXT = 200_000  # characters kept from one attachment
 NO_TEXT_REASONS = {
     "jpg": "图片不提取文字",
     "jpeg": "图片不提取文字",
-    "xls": "旧版 Excel（.xls）无法提取文字，另存为 .xlsx 后上传即可被检索",
 }
 
 
@@ -185,6 +184,24 @@ def _xlsx_text(data: bytes) -> str:
     return "\n".join(lines)
 
 
+def _xls_text(data: bytes) -> str:
+    """Excel 97–2003 workbooks, read with xlrd (which reads only this old format)."""
+    import xlrd
+
+    book = xlrd.open_workbook(file_contents=data, on_demand=True)
+    lines = []
+    try:
+        for sheet in book.sheets():
+            lines.append(sheet.name)
+            for index in range(sheet.nrows):
+                cells = [str(v) for v in sheet.row_values(index) if v not in (None, "")]
+                if cells:
+                    lines.append("\t".join(cells))
+    finally:
+        book.release_resources()
+    return "\n".join(lines)
+
+
 def _doc_text(data: bytes) -> str:
     """Word 97–2003: antiword or catdoc when installed, else our own reader of the
     document's piece table (enough for the text of ordinary documents)."""
@@ -211,6 +228,7 @@ EXTRACTORS = {
     "pdf": _pdf_text,
     "docx": _docx_text,
     "xlsx": _xlsx_text,
+    "xls": _xls_text,
     "txt": decode_text,
     "doc": _doc_text,
 }

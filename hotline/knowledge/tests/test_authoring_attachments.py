@@ -162,6 +162,20 @@ def make_doc(ascii_part: str, chinese_part: str) -> bytes:
     return bytes(header) + body + bytes(word)
 
 
+def make_xls(rows) -> bytes:
+    """A real Excel 97–2003 workbook (xlwt writes the old BIFF format)."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("收费标准")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            sheet.write(r, c, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def upload(name: str, data: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data)
 
@@ -175,13 +189,14 @@ def upload(name: str, data: bytes) -> SimpleUploadedFile:
         ("pdf", make_pdf(TEXT), [TEXT]),
         ("docx", make_docx(TEXT), [TEXT, "办理地点\t市政务服务中心二楼"]),
         ("xlsx", make_xlsx([["项目", "收费"], ["工本费", 10]]), ["收费标准", "工本费\t10"]),
+        ("xls", make_xls([["项目", "收费"], ["工本费", "10元"]]), ["收费标准", "工本费\t10元"]),
         ("txt", TEXT.encode("utf-8"), [TEXT]),
         ("txt", ("\ufeff" + TEXT).encode("utf-8"), [TEXT]),
         ("txt", TEXT.encode("gb18030"), [TEXT]),
         ("txt", TEXT.encode("utf-16"), [TEXT]),
         ("doc", make_doc("Word 97 ", TEXT), ["Word 97 " + TEXT]),
     ],
-    ids=["pdf", "docx", "xlsx", "utf8", "utf8-bom", "gb18030", "utf16", "doc"],
+    ids=["pdf", "docx", "xlsx", "xls", "utf8", "utf8-bom", "gb18030", "utf16", "doc"],
 )
 def test_text_is_extracted_from_real_files(ext, data, expected):
     text, reason = content.extract_text(ext, data)
@@ -193,7 +208,8 @@ def test_text_is_extracted_from_real_files(ext, data, expected):
 def test_files_without_text_say_why():
     jpeg = b"\xff\xd8\xff\xe0" + bytes(64)
     assert content.extract_text("jpg", jpeg) == ("", "图片不提取文字")
-    assert "xlsx" in content.extract_text("xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")[1]
+    text, reason = content.extract_text("xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+    assert text == "" and "无法解析" in reason
     text, reason = content.extract_text("pdf", b"%PDF-1.4 garbage")
     assert text == "" and "无法解析" in reason
     text, reason = content.extract_text("doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100))
