@@ -10,11 +10,12 @@
 """
 
 from .highlighting import highlight
-from .indexes import SearchIndex, matching, register
+from .indexes import SearchIndex, containing, matching, register
 from .text import index_text, query_groups, query_words
 
 __all__ = [
     "SearchIndex",
+    "containing",
     "highlight",
     "index_text",
     "matching",

@@ -4,7 +4,8 @@
 - SQLite: an FTS5 table with external content (the model's table), kept in step by
   triggers; ``MATCH`` gives the row ids.
 - PostgreSQL: a stored generated ``tsvector`` column (``simple`` configuration: the
-  words are already segmented) with a GIN index.
+  words are already segmented) with a GIN index; and, for the substring fallback
+  (``containing``), a pg_trgm GIN index over the index's ``substring_columns``.
 
 The index objects live outside Django's model state, so they are (re)installed after
 every ``migrate``: SQLite drops a table's triggers when a migration rebuilds the table.
@@ -28,6 +29,9 @@ class SearchIndex:
 
     model: str  # "app_label.ModelName"
     column: str = "search_text"
+    # Columns searched as plain substrings when the words find nothing (交通 inside
+    # 交通局 is one word to jieba): trigram-indexed on PostgreSQL.
+    substring_columns: tuple[str, ...] = ()
 
     @property
     def table(self) -> str:
@@ -40,6 +44,14 @@ class SearchIndex:
     @property
     def vector_column(self) -> str:
         return f"{self.column}_vector"
+
+    def substring_expression(self, qualified: bool = True) -> str:
+        """The text the trigram index covers: the columns joined by newlines (a query is
+        one line, so it never matches across two columns), upper-cased so that the
+        match ignores case. The query must use this very expression to use the index."""
+        table = f'"{self.table}".' if qualified else ""
+        joined = " || E'\\n' || ".join(f'{table}"{c}"::text' for c in self.substring_columns)
+        return f"upper({joined})"
 
 
 def register(index: SearchIndex) -> SearchIndex:
@@ -94,6 +106,12 @@ def _install_postgresql(connection, index: SearchIndex) -> None:
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS {table}_{vector}_gin ON {table} USING gin ({vector})"
         )
+        if index.substring_columns:
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {table}_substring_trgm ON {table} "
+                f"USING gin (({index.substring_expression(False)}) gin_trgm_ops)"
+            )
 
 
 def matching(queryset: QuerySet, query: str, *, any_word: bool = False) -> QuerySet | None:
@@ -119,6 +137,21 @@ def matching(queryset: QuerySet, query: str, *, any_word: bool = False) -> Query
         )
         return queryset.filter(pk__in=rowids)
     raise NotImplementedError(f"no full-text backend for {vendor}")
+
+
+def containing(queryset: QuerySet, text: str) -> QuerySet | None:
+    """The rows of ``queryset`` with ``text`` inside one of the index's substring columns,
+    ignoring case, through the trigram index (PostgreSQL). None where there is no such
+    index (SQLite: the caller decides how far a scan may go)."""
+    index = REGISTRY[queryset.model._meta.label]
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql" or not index.substring_columns:
+        return None
+    pattern = f"%{connection.ops.prep_for_like_query(text)}%"
+    condition = RawSQL(
+        f"{index.substring_expression()} LIKE upper(%s)", [pattern], output_field=BooleanField()
+    )
+    return queryset.filter(condition)
 
 
 def _fts5_query(groups: list[list[str]], any_word: bool = False) -> str:

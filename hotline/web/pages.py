@@ -3,7 +3,8 @@
 Views stay thin by using these instead of each handling refusals on its own.
 """
 
-from functools import wraps
+from collections.abc import Callable
+from functools import cached_property, wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -54,6 +55,41 @@ def attempt(request, call, *, success: str = "", form=None):
     return True, result
 
 
-def page_of(request, queryset, per_page: int = 30):
-    """The requested page of a queryset (?page=N), never an error for a bad N."""
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+class CappedPaginator(Paginator):
+    """A paginator whose total comes from ``counter(queryset) -> (total, capped)``: a
+    list of a million rows counts only up to a cap (总数封顶), pages through the capped
+    rows, and tells the template (``capped``) to ask for narrower filters."""
+
+    def __init__(self, object_list, per_page, counter: Callable, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.counter = counter
+
+    @cached_property
+    def _counted(self) -> tuple[int, bool]:
+        return self.counter(self.object_list)
+
+    @cached_property
+    def count(self) -> int:
+        return self._counted[0]
+
+    @property
+    def capped(self) -> bool:
+        return self._counted[1]
+
+    @property
+    def count_label(self) -> str:
+        """The total as shown: 1万+ when capped at 10,000."""
+        count, capped = self._counted
+        if not capped:
+            return str(count)
+        return f"{count // 10_000}万+" if count % 10_000 == 0 else f"{count}+"
+
+
+def page_of(request, queryset, per_page: int = 30, *, counter: Callable | None = None):
+    """The requested page of a queryset (?page=N), never an error for a bad N. With
+    ``counter`` the total is capped (see CappedPaginator); a page past the cap is the
+    last page within it."""
+    paginator = (
+        CappedPaginator(queryset, per_page, counter) if counter else Paginator(queryset, per_page)
+    )
+    return paginator.get_page(request.GET.get("page"))

@@ -133,7 +133,13 @@ class OrderOut(OrderSummary):
 
 
 class OrderPage(Schema):
-    total: int
+    total: int = Field(
+        ...,
+        description=f"符合条件的工单数；超过 {selectors.COUNT_CAP} 件时为 {selectors.COUNT_CAP}",
+    )
+    total_capped: bool = Field(
+        False, description=f"为 true 时实际数量超过 {selectors.COUNT_CAP} 件（total 封顶）"
+    )
     items: list[OrderSummary]
 
 
@@ -320,7 +326,11 @@ def order_list(
     )
     now = timezone.now()
     items = [_summary(o, now) for o in queryset[offset : offset + limit]]
-    return {"total": queryset.count(), "items": items}
+    if len(items) < limit and (items or offset == 0):
+        total, capped = offset + len(items), False  # the last page: no count needed
+    else:
+        total, capped = selectors.orders_count(queryset)
+    return {"total": total, "total_capped": capped, "items": items}
 
 
 @router.get("/workorders/{number}", response=OrderOut, summary="工单详情与流转记录")

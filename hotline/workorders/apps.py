@@ -15,7 +15,11 @@ class WorkOrdersConfig(AppConfig):
         from . import reference as lifecycle_reference
         from .lifecycle import ACTIONS
 
-        search.register(search.SearchIndex("workorders.WorkOrder"))
+        search.register(
+            search.SearchIndex(
+                "workorders.WorkOrder", substring_columns=("title", "content", "answer")
+            )
+        )
         reference.GENERATED["workorders.md"] = lifecycle_reference.lifecycle_markdown
         panels.register()  # the work-order panels of the role home pages
 

@@ -18,6 +18,12 @@ from .lifecycle import OPEN_STATES, WITH_UNIT_STATES
 from .models import Assignment, Category, Event, WorkOrder
 
 MAX_PAGE = 500
+# Totals of lists and searches are counted up to here (总数封顶): an exact count of a
+# unit's 80,000 orders or a common word's 100,000 hits costs more than the page itself.
+COUNT_CAP = 10_000
+# Without an n-gram index (SQLite) the substring fallback of a search scans the rows:
+# only this recent a stretch of them.
+SUBSTRING_SCAN_DAYS = 365
 
 
 def orders_visible(viewer: User) -> QuerySet[WorkOrder]:
@@ -33,7 +39,12 @@ def orders_visible(viewer: User) -> QuerySet[WorkOrder]:
 
 
 def order_get(viewer: User, number: str) -> WorkOrder:
-    order = orders_visible(viewer).filter(number=number).first()
+    order = (
+        orders_visible(viewer)
+        .select_related("category__parent__parent")  # the category's path is shown
+        .filter(number=number)
+        .first()
+    )
     if order is None:
         raise NotFound("工单不存在")
     return order
@@ -113,6 +124,14 @@ def orders_filtered(viewer: User, filters: OrderFilter, *, now: dt.datetime | No
     return queryset.order_by(*SORTS.get(filters.sort, SORTS["newest"])[1])
 
 
+def orders_count(queryset: QuerySet[WorkOrder], cap: int | None = None) -> tuple[int, bool]:
+    """(total, capped): the number of orders, at most ``cap`` (COUNT_CAP); ``capped`` when
+    there are more. Counts at most cap + 1 rows, in no order."""
+    cap = COUNT_CAP if cap is None else cap
+    found = queryset.order_by().values("pk")[: cap + 1].count()
+    return min(found, cap), found > cap
+
+
 def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
@@ -151,13 +170,21 @@ def _searched(queryset: QuerySet[WorkOrder], text: str) -> QuerySet[WorkOrder]:
     """全文检索: an order number finds that order; otherwise the words of the query (or
     their synonyms) in title, content, answer or any reply. When the words find nothing
     the query is tried as a plain substring, which also catches what segmentation splits
-    differently (交通 inside 交通局 is one word to jieba)."""
+    differently (交通 inside 交通局 is one word to jieba): through a trigram index on
+    PostgreSQL; on SQLite a scan of the last SUBSTRING_SCAN_DAYS days. Whether the words
+    find anything is asked of all orders, not the viewer's scope: a unit gets the
+    platform's answer narrowed to its orders, and a word its orders lack is not turned
+    into a substring scan of the whole table."""
     if WorkOrder.objects.filter(number=text).exists():
         return queryset.filter(number=text)
     found = search.matching(queryset, text)
-    if found is not None and found.exists():
+    if found is not None and search.matching(WorkOrder.objects.all(), text).exists():
         return found
-    return queryset.filter(
+    found = search.containing(queryset, text)
+    if found is not None:
+        return found
+    since = timezone.now() - dt.timedelta(days=SUBSTRING_SCAN_DAYS)
+    return queryset.filter(created_at__gte=since).filter(
         Q(title__icontains=text) | Q(content__icontains=text) | Q(answer__icontains=text)
     )
 

@@ -220,7 +220,7 @@ def test_action_answers_with_the_order(wo, call, dispatched):
 def numbers(response) -> list[str]:
     assert response.status_code == 200, response.content.decode()
     body = response.json()
-    assert set(body) == {"total", "items"}
+    assert set(body) == {"total", "total_capped", "items"}
     return [item["number"] for item in body["items"]]
 
 

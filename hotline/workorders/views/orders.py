@@ -352,6 +352,9 @@ class OrderFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = core_selectors.units_visible(viewer).order_by("code")
         self.fields["category"].choices = [("", "全部分类"), *selectors.category_choices()]
+        for field in self.fields.values():
+            if type(field.widget) is forms.Select:  # options inline: hundreds of them
+                field.widget.template_name = "workorders/widgets/select.html"
 
     def clean(self):
         data = super().clean()
@@ -398,6 +401,31 @@ def running_deadline(order, now):
     return due, ""
 
 
+TYPE_LABELS = dict(OrderType.choices)
+
+
+def _prepare_rows(page, searched: str) -> None:
+    """What each row of the list shows, worked out here rather than by template lookups
+    and filters: a list holds up to 500 rows."""
+    now = timezone.now()
+    url = reverse("order_detail", args=["NUMBER"])
+    for order in page:
+        order.url = url.replace("NUMBER", order.number)
+        order.type_label = TYPE_LABELS.get(order.order_type, order.order_type)
+        unit = order.lead_unit
+        order.unit_label = (unit.short_name or unit.name) if unit else ""
+        order.created_text = _local_minute(order.created_at)
+        order.deadline, order.deadline_css = running_deadline(order, now)
+        order.deadline_text = _local_minute(order.deadline) if order.deadline else ""
+        if searched:  # the words that found it, marked (检索结果高亮)
+            order.title_marked = search.highlight(order.title, searched)
+            order.snippet = search.highlight(order.content, searched, width=60)
+
+
+def _local_minute(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
 @pages.requires("workorders.view")
 @require_http_methods(["GET"])
 def order_list(request):
@@ -410,14 +438,11 @@ def order_list(request):
     else:
         orders = selectors.orders_filtered(request.user, form.filters())
         size = form.page_size() if form.is_bound else PAGE_SIZES[0]
-    page = pages.page_of(request, orders, per_page=size)
-    now = timezone.now()
     searched = form.filters().q if form.is_bound and form.is_valid() else ""
-    for order in page:
-        order.deadline, order.deadline_css = running_deadline(order, now)
-        if searched:  # the words that found it, marked (检索结果高亮)
-            order.title_marked = search.highlight(order.title, searched)
-            order.snippet = search.highlight(order.content, searched, width=60)
+    if not searched:  # the content is shown only as a search snippet
+        orders = orders.defer("content", "answer", "search_text")
+    page = pages.page_of(request, orders, per_page=size, counter=selectors.orders_count)
+    _prepare_rows(page, searched)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -522,8 +547,8 @@ DATA_LABELS = (
 LINKED_DATA = ("into", "absorbed")  # order numbers: shown as links
 
 
-def _openable_numbers(order, viewer) -> set[str]:
-    numbers = {e.data[key] for e in order.events.all() for key in LINKED_DATA if e.data.get(key)}
+def _openable_numbers(events, viewer) -> set[str]:
+    numbers = {e.data[key] for e in events for key in LINKED_DATA if e.data.get(key)}
     if not numbers or viewer is None:
         return set()
     return set(
@@ -535,8 +560,9 @@ def event_rows(order, viewer=None) -> list[dict]:
     """The timeline as shown; order numbers in it (并单) link to the orders the viewer may
     open."""
     rows = []
-    openable = _openable_numbers(order, viewer)
-    for event in selectors.timeline(order):
+    events = list(selectors.timeline(order).prefetch_related("attachments"))
+    openable = _openable_numbers(events, viewer)
+    for event in events:
         details = []
         for key, label in DATA_LABELS:
             if key not in event.data:
