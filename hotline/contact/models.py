@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from hotline.core.models import Platform, Skill, Team
+from hotline.core.models import AppendOnly, Platform, Skill, Team
 
 from .lifecycle import (
     ACTIVITY_LABELS,
@@ -630,15 +630,7 @@ class FactKind(models.TextChoices):
     CLOSED = "closed", "小结完成"
 
 
-class FactQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("话务事实记录不可修改")
-
-    def delete(self):
-        raise PermissionError("话务事实记录不可删除")
-
-
-class ContactFact(models.Model):
+class ContactFact(AppendOnly):
     """One fact of a contact's life (Asterisk ``queue_log``): append-only. KPIs (接通率,
     平均接通时长, the wall) are queries over these rows. References are plain ids (no
     foreign-key constraint) so that no cascade can ever remove a fact."""
@@ -653,7 +645,7 @@ class ContactFact(models.Model):
     wait_seconds = models.FloatField("等待（秒）", null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
 
-    objects = FactQuerySet.as_manager()
+    append_only_name = "话务事实记录"
 
     class Meta:
         verbose_name = verbose_name_plural = "话务事实"
@@ -666,14 +658,6 @@ class ContactFact(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} {self.session_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PermissionError("话务事实记录不可修改")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("话务事实记录不可删除")
 
 
 # --- black and white lists ------------------------------------------------------------------------

@@ -324,15 +324,41 @@ class ApiToken(models.Model):
         return self.revoked_at is None
 
 
-class AuditQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise PermissionError("审计日志不可修改")
+        raise PermissionError(f"{self.model.append_only_name}不可修改")
 
     def delete(self):
-        raise PermissionError("审计日志不可删除")
+        if not self.model.append_only_deletable:
+            raise PermissionError(f"{self.model.append_only_name}不可删除")
+        return super().delete()
 
 
-class AuditEntry(models.Model):
+class AppendOnly(models.Model):
+    """Rows written once and never changed (the audit log, an order's timeline, the
+    contact fact log): the ORM refuses updates and, unless ``append_only_deletable``,
+    deletes; where it matters the database refuses them too (immutability.py)."""
+
+    append_only_name = "记录"  # what the refusal calls the rows, in Chinese
+    append_only_deletable = False
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError(f"{self.append_only_name}不可修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if not self.append_only_deletable:
+            raise PermissionError(f"{self.append_only_name}不可删除")
+        return super().delete(*args, **kwargs)
+
+
+class AuditEntry(AppendOnly):
     """One audited write (审计日志). Append-only: the model, its queryset and database
     triggers (migration 0002) all refuse UPDATE and DELETE."""
 
@@ -356,7 +382,7 @@ class AuditEntry(models.Model):
     changes = models.JSONField("变更（前/后）", default=dict, blank=True)
     detail = models.JSONField("说明", default=dict, blank=True)
 
-    objects = AuditQuerySet.as_manager()
+    append_only_name = "审计日志"
 
     class Meta:
         verbose_name = verbose_name_plural = "审计日志"
@@ -365,14 +391,6 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PermissionError("审计日志不可修改")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("审计日志不可删除")
 
 
 class CalendarDay(models.Model):

@@ -4,7 +4,7 @@ events, the request category tree and the SLA table."""
 from django.db import models
 from django.utils import timezone
 
-from hotline.core.models import HandlingUnit, Platform, User
+from hotline.core.models import AppendOnly, HandlingUnit, Platform, User
 
 from .lifecycle import BRANCH_LABELS, SATISFACTION, STATE_LABELS, BranchState, State
 
@@ -225,12 +225,7 @@ class Assignment(models.Model):
         return f"{self.order_id}@{self.unit_id}"
 
 
-class EventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("工单流转记录不可修改")
-
-
-class Event(models.Model):
+class Event(AppendOnly):
     """One step of an order's timeline (流转记录), stored when it happens. KPIs are
     computed from these rows: append-only."""
 
@@ -251,7 +246,8 @@ class Event(models.Model):
     to_state = models.CharField(max_length=20, blank=True)
     data = models.JSONField(default=dict, blank=True)
 
-    objects = EventQuerySet.as_manager()
+    append_only_name = "工单流转记录"
+    append_only_deletable = True  # not refused here: the rows of a deleted order go with it
 
     class Meta:
         verbose_name = verbose_name_plural = "流转记录"
@@ -259,11 +255,6 @@ class Event(models.Model):
 
     def __str__(self):
         return f"{self.order_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PermissionError("工单流转记录不可修改")
-        super().save(*args, **kwargs)
 
 
 class SlaRule(models.Model):
