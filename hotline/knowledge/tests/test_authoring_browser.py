@@ -13,11 +13,11 @@ import pytest
 from openpyxl import Workbook
 from playwright.sync_api import expect
 
-from hotline.conftest import PASSWORD
 from hotline.knowledge.demo import load_articles
 from hotline.knowledge.lifecycle import ArticleState
 from hotline.knowledge.models import Article
 from hotline.knowledge.selectors.articles import IMPORT_HEADERS
+from hotline.testing import SignedIn
 
 from .authoring_fixtures import kb  # noqa: F401
 
@@ -47,44 +47,12 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-class Editor:
+class Editor(SignedIn):
+    """The KB editor; confirmations (data-confirm) are accepted."""
+
     def __init__(self, browser, base: str, user, screenshots):
-        self.base, self.screenshots = base, screenshots
-        self.context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-        self.page = self.context.new_page()
-        self.csp: list[str] = []
-        self.errors: list[str] = []
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        super().__init__(browser, base, user, screenshots, prefix="kb-")
         self.page.on("dialog", lambda dialog: dialog.accept())
-        self.goto("/login/")
-        self.page.fill("input[name=username]", user.username)
-        self.page.fill("input[name=password]", PASSWORD)
-        with self.page.expect_navigation():
-            self.page.click("button[type=submit]")
-
-    def _console(self, message):
-        if "Content Security Policy" in message.text:
-            self.csp.append(message.text)
-        elif message.type == "error":
-            self.errors.append(message.text)
-
-    def goto(self, path: str):
-        response = self.page.goto(self.base + path)
-        assert response.status == 200, f"GET {path} → {response.status}"
-
-    def submit(self, locator):
-        with self.page.expect_navigation():
-            locator.click()
-
-    def shoot(self, name: str, full: bool = False):
-        self.page.screenshot(path=str(self.screenshots / f"kb-{name}.png"), full_page=full)
-
-    def clean(self):
-        assert self.csp == [], f"CSP violations {self.csp}"
-        # live_server is plain WSGI: it cannot answer the notifications WebSocket (Channels)
-        errors = [e for e in self.errors if "/ws/notifications/" not in e]
-        assert errors == [], f"script errors {errors}"
 
 
 def import_file(path) -> str:

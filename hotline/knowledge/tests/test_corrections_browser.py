@@ -10,55 +10,25 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from hotline.conftest import PASSWORD
 from hotline.knowledge.lifecycle import CorrectionState
 from hotline.knowledge.models import Article, Category, Correction, Dimension, SearchLog
 from hotline.knowledge.services import articles as article_services
 from hotline.knowledge.services import synonyms
+from hotline.testing import SignedIn
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-class Person:
-    """One signed-in person in their own browser context."""
-
+class Person(SignedIn):
     def __init__(self, browser, base_url: str, user, screenshots):
-        self.base, self.screenshots, self.name = base_url, screenshots, user.username
-        self.context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-        self.page = self.context.new_page()
-        self.csp: list[str] = []
-        self.errors: list[str] = []
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.goto("/login/")
-        self.page.fill("input[name=username]", user.username)
-        self.page.fill("input[name=password]", PASSWORD)
-        with self.page.expect_navigation():
-            self.page.click("button[type=submit]")
+        super().__init__(browser, base_url, user, screenshots, prefix="kb-")
 
-    def _console(self, message):
-        if "Content Security Policy" in message.text:
-            self.csp.append(message.text)
-        elif message.type == "error":
-            self.errors.append(message.text)
-
-    def goto(self, path: str):
-        response = self.page.goto(self.base + path)
-        assert response.status == 200, f"{self.name}: GET {path} → {response.status}"
-
-    def submit(self, button):
-        with self.page.expect_navigation():
-            button.click()
-
-    def shoot(self, name: str):
-        self.page.screenshot(path=str(self.screenshots / f"kb-{name}.png"), full_page=True)
+    def shoot(self, name: str, full: bool = True):
+        super().shoot(name, full)
 
     def done(self):
-        assert self.csp == [], f"{self.name}: CSP violations {self.csp}"
-        # live_server is plain WSGI: it cannot answer the notifications WebSocket (Channels)
-        errors = [e for e in self.errors if "/ws/notifications/" not in e]
-        assert errors == [], f"{self.name}: script errors {errors}"
-        self.context.close()
+        self.clean()
+        self.close()
 
 
 def publish(platform, subject, form, title):

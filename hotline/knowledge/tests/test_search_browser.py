@@ -12,46 +12,18 @@ screenshots (1440×900) go to ``screenshot_dir`` (docs/screenshots with HOTLINE_
 import pytest
 from playwright.sync_api import expect
 
-from hotline.conftest import PASSWORD
 from hotline.knowledge.demo import load_articles
 from hotline.knowledge.models import Article, Correction, FavoriteFolder, Rating
+from hotline.testing import SignedIn
 
 from .search_support import fresh_engine  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-class Agent:
+class Agent(SignedIn):
     def __init__(self, browser, base_url: str, user, screenshots):
-        self.base, self.screenshots = base_url, screenshots
-        self.context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-        self.page = self.context.new_page()
-        self.csp: list[str] = []
-        self.errors: list[str] = []
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.goto("/login/")
-        self.page.fill("input[name=username]", user.username)
-        self.page.fill("input[name=password]", PASSWORD)
-        with self.page.expect_navigation():
-            self.page.click("button[type=submit]")
-
-    def _console(self, message):
-        if "Content Security Policy" in message.text:
-            self.csp.append(message.text)
-        elif message.type == "error":
-            self.errors.append(message.text)
-
-    def goto(self, path: str):
-        response = self.page.goto(self.base + path)
-        assert response.status == 200, f"GET {path} → {response.status}"
-
-    def submit(self, button):
-        with self.page.expect_navigation():
-            button.click()
-
-    def shoot(self, name: str):
-        self.page.screenshot(path=str(self.screenshots / f"kb-search-{name}.png"), full_page=False)
+        super().__init__(browser, base_url, user, screenshots, prefix="kb-search-")
 
 
 def test_agent_searches_opens_rates_favourites_and_reports(

@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from hotline.conftest import PASSWORD
+from hotline.testing import SignedIn
 from hotline.workorders import services
 from hotline.workorders.models import WorkOrder
 
@@ -28,57 +28,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TIMELINE = ["受理", "派单", "签收", "办结反馈", "办结审核", "回访", "自动归档"]
 
 
-class Person:
-    """One signed-in person in their own browser context, collecting CSP violations and
-    script errors of every page they open."""
+class Person(SignedIn):
+    """A person of the order's walk: signed in, with the order page's own checks."""
 
     def __init__(self, browser, base_url: str, user, screenshots):
-        self.base, self.screenshots = base_url, screenshots
-        self.name = user.username
-        self.context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-        self.page = self.context.new_page()
-        self.csp: list[str] = []
-        self.errors: list[str] = []
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.goto("/login/")
-        self.page.fill("input[name=username]", user.username)
-        self.page.fill("input[name=password]", PASSWORD)
-        with self.page.expect_navigation():
-            self.page.click("button[type=submit]")
-        assert self.page.url == base_url + "/", f"{self.name} did not sign in: {self.page.url}"
-
-    def _console(self, message):
-        if "Content Security Policy" in message.text:
-            self.csp.append(message.text)
-        elif message.type == "error":
-            self.errors.append(message.text)
-
-    def goto(self, path: str):
-        response = self.page.goto(self.base + path)
-        assert response.status == 200, f"{self.name}: GET {path} → {response.status}"
-        return response
-
-    def submit(self, button):
-        """Click a submit button and wait for the page the POST-redirect-GET lands on."""
-        with self.page.expect_navigation():
-            button.click()
+        super().__init__(browser, base_url, user, screenshots, prefix="e2e-")
 
     def success(self, text: str):
         expect(self.page.locator(".messages .alert-success")).to_contain_text(text)
 
     def badge(self, label: str):
         expect(self.page.locator(".order-head .state-badge")).to_have_text(label)
-
-    def shoot(self, name: str):
-        self.page.screenshot(path=str(self.screenshots / f"e2e-{name}.png"))
-
-    def clean(self):
-        assert self.csp == [], f"{self.name}: CSP violations {self.csp}"
-        assert self.errors == [], f"{self.name}: script errors {self.errors}"
-
-    def close(self):
-        self.context.close()
 
 
 def state_of(number: str) -> str:
