@@ -143,7 +143,8 @@ def has_room(presence: AgentPresence, voice: bool) -> bool:
     )
 
 
-def _take_place(presence: AgentPresence, voice: bool, delta: int) -> None:
+def take_place(presence: AgentPresence, voice: bool, delta: int) -> None:
+    """Count a session onto (+1) or off (−1) an agent's capacity; the caller saves."""
     if voice:
         presence.active_voice = max(0, presence.active_voice + delta)
     else:
@@ -259,7 +260,8 @@ def listed(platform, channel: str, address: str, kind: str, now: dt.datetime) ->
     )
 
 
-def _parse(hhmm: str) -> dt.time | None:
+def parse_hhmm(hhmm: str) -> dt.time | None:
+    """ "08:30" → 08:30 of a business-hours span; "24:00" (end of day) → None."""
     if hhmm == "24:00":
         return None  # end of day
     hour, minute = hhmm.split(":")
@@ -268,7 +270,7 @@ def _parse(hhmm: str) -> dt.time | None:
 
 def _in_spans(spans, moment: dt.time) -> bool:
     for start, end in spans:
-        begin, finish = _parse(start), _parse(end)
+        begin, finish = parse_hhmm(start), parse_hhmm(end)
         if begin is not None and moment >= begin and (finish is None or moment < finish):
             return True
     return False
@@ -362,11 +364,14 @@ def place(session: Session, queue: Queue, now: dt.datetime) -> Queue | None:
     session.queue = queue
     session.queued_at = now
     session.save()
-    _enter(session, queue, now, first_entered_at=now)
+    enter_queue(session, queue, now, first_entered_at=now)
     return queue
 
 
-def _enter(session: Session, queue: Queue, now: dt.datetime, *, first_entered_at) -> QueueEntry:
+def enter_queue(
+    session: Session, queue: Queue, now: dt.datetime, *, first_entered_at
+) -> QueueEntry:
+    """Put a session in a queue (a new entry keeping its first arrival for its place)."""
     entry = QueueEntry.objects.create(
         session=session,
         queue=queue,
@@ -511,7 +516,7 @@ def _assign(entry: QueueEntry, presence: AgentPresence, queue: Queue, now) -> Se
         offered_at=now,
         answered_at=now if auto else None,
     )
-    _take_place(presence, entry.voice, +1)
+    take_place(presence, entry.voice, +1)
     presence.last_offered_at = now
     if auto:
         set_agent(presence, "assign", now)
@@ -606,7 +611,7 @@ def _release_offer(session: Session, presence: AgentPresence, now, *, end: str) 
     session.save()
     SessionLeg.objects.filter(session=session, ended_at__isnull=True).update(ended_at=now, end=end)
     QueueEntry.objects.filter(session=session).update(claimed_by=None, claimed_at=None)
-    _take_place(presence, session.channel in VOICE_CHANNELS, -1)
+    take_place(presence, session.channel in VOICE_CHANNELS, -1)
     settle_agent(presence, now, answered_ended=False)
 
 
@@ -803,6 +808,6 @@ def end_session(session_id: int, now, *, reason: str, actor_agent_id=None) -> in
         if reason == "idle":
             system_message(session, "您好，由于长时间未收到您的消息，本次会话已结束。", now)
         if presence is not None:
-            _take_place(presence, session.is_voice, -1)
+            take_place(presence, session.is_voice, -1)
             settle_agent(presence, now, answered_ended=True)
         return session.agent_id

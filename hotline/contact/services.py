@@ -224,7 +224,7 @@ def contact_abandon(*, session: Session, now=None) -> Session:
             wait=(now - waited_from).total_seconds(),
         )
         if presence is not None and offered == presence.agent_id:
-            acd._take_place(presence, locked.is_voice, -1)
+            acd.take_place(presence, locked.is_voice, -1)
             acd.settle_agent(presence, now, answered_ended=False)
     if agent_id:
         acd.agent_freed(agent_id, now=now)
@@ -538,14 +538,14 @@ def session_transfer(
             SessionLeg.objects.create(
                 session=locked, agent=to_agent, queue=locked.queue, offered_at=now, answered_at=now
             )
-            acd._take_place(target, voice, +1)
+            acd.take_place(target, voice, +1)
             acd.set_agent(target, "transfer_in", now)
             where = f"坐席{to_agent.display_name}" if not to_leader else "值班长"
         else:
             locked.agent = None
             locked.queue = to_queue
             locked.save()
-            acd._enter(locked, to_queue, now, first_entered_at=locked.queued_at or now)
+            acd.enter_queue(locked, to_queue, now, first_entered_at=locked.queued_at or now)
             where = to_queue.name
         acd.fact(
             FactKind.TRANSFERRED,
@@ -558,7 +558,7 @@ def session_transfer(
         )
         acd.system_message(locked, f"您好，您的会话已转接至{where}，请稍候。", now)
         if from_agent in locks:
-            acd._take_place(locks[from_agent], voice, -1)
+            acd.take_place(locks[from_agent], voice, -1)
             acd.settle_agent(locks[from_agent], now, answered_ended=False)
         audit.record(
             "contact.session.transfer",
@@ -717,8 +717,8 @@ def _check_hours(hours, field: str) -> None:
         if not (isinstance(span, list | tuple) and len(span) == 2):
             raise Unprocessable("服务时间须为 [开始, 结束] 时段", field=field)
         try:
-            start = acd._parse(span[0])
-            end = acd._parse(span[1])
+            start = acd.parse_hhmm(span[0])
+            end = acd.parse_hhmm(span[1])
         except (ValueError, AttributeError, TypeError):
             raise Unprocessable(f"时间格式不正确：{span}", field=field) from None
         if start is None or (end is not None and end <= start):

@@ -324,6 +324,18 @@ class ApiToken(models.Model):
         return self.revoked_at is None
 
 
+class NamedTreeNode:
+    """For tree models with ``parent`` and ``name`` (category trees): the path of names."""
+
+    @property
+    def path_name(self) -> str:
+        names, node = [], self
+        while node is not None:
+            names.append(node.name)
+            node = node.parent
+        return " / ".join(reversed(names))
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise PermissionError(f"{self.model.append_only_name}不可修改")

@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from django.db import models
 from django.utils import timezone
 
-from hotline.core.models import HandlingUnit, Platform, User
+from hotline.core.models import HandlingUnit, NamedTreeNode, Platform, User
 
 from .lifecycle import (
     ARTICLE_STATE_LABELS,
@@ -24,7 +24,7 @@ class Dimension(models.TextChoices):
     FORM = "form", "形式"  # 政策法规 / 办事指南 / 常见问答 / 通知公告
 
 
-class Category(models.Model):
+class Category(NamedTreeNode, models.Model):
     """知识分类: a tree per dimension. A node may be owned by a handling unit: that
     unit's editors then see and edit only the articles under their own nodes."""
 
@@ -59,14 +59,6 @@ class Category(models.Model):
 
     def __str__(self):
         return self.name
-
-    @property
-    def path_name(self) -> str:
-        names, node = [], self
-        while node is not None:
-            names.append(node.name)
-            node = node.parent
-        return " / ".join(reversed(names))
 
 
 class Article(models.Model):

@@ -4,7 +4,7 @@ events, the request category tree and the SLA table."""
 from django.db import models
 from django.utils import timezone
 
-from hotline.core.models import AppendOnly, HandlingUnit, Platform, User
+from hotline.core.models import AppendOnly, HandlingUnit, NamedTreeNode, Platform, User
 
 from .lifecycle import BRANCH_LABELS, SATISFACTION, STATE_LABELS, BranchState, State
 
@@ -39,7 +39,7 @@ class Channel(models.TextChoices):
     VISIT = "visit", "来访"
 
 
-class Category(models.Model):
+class Category(NamedTreeNode, models.Model):
     """诉求分类: a hierarchical tree; orders are filed under a leaf."""
 
     parent = models.ForeignKey(
@@ -62,14 +62,6 @@ class Category(models.Model):
 
     def __str__(self):
         return self.name
-
-    @property
-    def path_name(self) -> str:
-        names, node = [], self
-        while node is not None:
-            names.append(node.name)
-            node = node.parent
-        return " / ".join(reversed(names))
 
 
 class WorkOrder(models.Model):
