@@ -14,6 +14,7 @@ every ``migrate``: SQLite drops a table's triggers when a migration rebuilds the
 from dataclasses import dataclass
 
 from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
@@ -136,7 +137,8 @@ def matching(queryset: QuerySet, query: str, *, any_word: bool = False) -> Query
             [_fts5_query(groups, any_word)],
         )
         return queryset.filter(pk__in=rowids)
-    raise NotImplementedError(f"no full-text backend for {vendor}")
+    # The platform runs on SQLite (embedded) or PostgreSQL (distributed), nothing else.
+    raise ImproperlyConfigured(f"全文检索只支持 SQLite 与 PostgreSQL，当前数据库为 {vendor}")
 
 
 def containing(queryset: QuerySet, text: str) -> QuerySet | None:
