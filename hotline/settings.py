@@ -130,7 +130,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py 8 reads with a 5 s socket timeout by default, which cuts the layer's
+            # blocking 5 s BZPOPMIN and closes every idle WebSocket (channels_redis#422):
+            # allow the blocking read, still notice a Redis that has gone away.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
         }
     }
     CACHES = {
