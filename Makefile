@@ -37,7 +37,8 @@ test-fast: install-test
 	$(TEST_ENV) $(BIN)/pytest -q -p no:cacheprovider -m "not browser"
 
 ## make bench — measure speed targets, write docs/benchmarks.md (with DATABASE_URL set to
-## PostgreSQL also issue 3's targets at 1,000,000 orders, in its own database hotline_bench1m)
+## PostgreSQL also issue 3's targets at 1,000,000 orders, in its own database hotline_bench1m;
+## the contact center's: routing decisions and a compressed hour of web chat, BENCH_CONTACT_*)
 bench: install-test
 	HOTLINE_VAR_DIR=$(CURDIR)/var/bench $(BIN)/python scripts/bench.py
 	@case "$$DATABASE_URL" in \
@@ -45,6 +46,7 @@ bench: install-test
 	  *) echo "（未设置 PostgreSQL 的 DATABASE_URL：跳过 100 万工单基准 scripts/bench_orders.py）" ;; \
 	esac
 	HOTLINE_VAR_DIR=$(CURDIR)/var/bench/kb $(BIN)/python scripts/bench_kb.py
+	HOTLINE_VAR_DIR=$(CURDIR)/var/bench/contact $(BIN)/python scripts/bench_contact.py
 
 ## make screenshots — pages of every demo role, into docs/screenshots/
 screenshots: install-test

@@ -13,6 +13,8 @@ from ninja.security import HttpBearer, SessionAuth
 
 import hotline
 
+from .contact.api_desk import router as contact_desk_router
+from .contact.api_floor import router as contact_floor_router
 from .core import audit
 from .core.api import router as core_router
 from .core.api import system_router
@@ -131,3 +133,5 @@ api.add_router("/", workorders_router)
 api.add_router("/", kb_articles_router)
 api.add_router("/", kb_corrections_router)
 api.add_router("/", kb_search_router)
+api.add_router("/contact/", contact_desk_router)
+api.add_router("/contact/", contact_floor_router)

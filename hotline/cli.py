@@ -7,6 +7,7 @@ hotline token USERNAME                          print a new API token
 hotline createadmin USERNAME --role ROLE        open one of the three admin accounts
 hotline resetpassword USERNAME                  new initial password (operator's door)
 hotline check                                   installation self-check
+hotline simulate --contacts N --agents M        web-chat load through the real stack (JSON)
 """
 
 import os

@@ -2,8 +2,11 @@
 
 from django.urls import path
 
+from hotline.contact.consumers import DeskConsumer, WebchatConsumer
 from hotline.core.consumers import NotificationConsumer
 
 websocket_urlpatterns: list = [
     path("ws/notifications/", NotificationConsumer.as_asgi()),
+    path("ws/desk/", DeskConsumer.as_asgi()),
+    path("ws/chat/<slug:platform>/<slug:entry>/", WebchatConsumer.as_asgi()),
 ]

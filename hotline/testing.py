@@ -1,30 +1,101 @@
-"""What the browser tests share: a person signed in in their own chromium context.
+"""What the browser and socket tests share.
 
-Pages are watched for Content-Security-Policy violations and script errors, so a test ends
-with ``clean()``; screenshots go to the test's ``screenshot_dir`` under ``prefix``.
+:class:`SignedIn` — a person signed in in their own chromium context (:class:`Visitor`:
+one who is not, e.g. a citizen on the web chat). Pages are watched
+for Content-Security-Policy violations and script errors, so a test ends with
+``clean()``; screenshots go to the test's ``screenshot_dir`` under ``prefix``.
+
+:class:`Socket` — one WebSocket of a page, driven through ``hotline.asgi.application``
+(origin check, session auth, routing) as Channels' ``WebsocketCommunicator`` drives one
+(that class cannot be imported here: ``channels.testing`` needs daphne, which this
+project does not install).
 """
+
+import json
+
+from asgiref.testing import ApplicationCommunicator
+from django.conf import settings
 
 from hotline.conftest import PASSWORD
 
+# How long a message that should come may take (generous: a busy machine, Redis).
+SOCKET_WAIT = 10
 
-class SignedIn:
-    """One signed-in person in their own browser context (1440×900, zh-CN)."""
 
-    def __init__(self, browser, base_url: str, user, screenshots, *, prefix: str = ""):
+class Socket(ApplicationCommunicator):
+    """One page's socket at ``path`` (``?query`` allowed), as ``client`` (a signed-in
+    Django test client) or as nobody."""
+
+    def __init__(self, path: str, client=None):
+        from hotline.asgi import application
+
+        path, _, query = path.partition("?")
+        headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+        if client is not None:
+            session = client.cookies[settings.SESSION_COOKIE_NAME].value
+            headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode()))
+        scope = {
+            "type": "websocket",
+            "path": path,
+            "query_string": query.encode(),
+            "headers": headers,
+            "subprotocols": [],
+        }
+        super().__init__(application, scope)
+
+    async def connect(self) -> bool:
+        await self.send_input({"type": "websocket.connect"})
+        return (await self.receive_output(timeout=SOCKET_WAIT))["type"] == "websocket.accept"
+
+    async def send_json_to(self, data) -> None:
+        await self.send_input({"type": "websocket.receive", "text": json.dumps(data)})
+
+    async def receive_json_from(self, timeout: float = SOCKET_WAIT):
+        output = await self.receive_output(timeout)
+        assert output["type"] == "websocket.send", output
+        return json.loads(output["text"])
+
+    async def receive_until(self, predicate, timeout: float = SOCKET_WAIT):
+        """The first message that satisfies ``predicate``; the others are kept in
+        ``self.skipped`` (a test may look there for what came first)."""
+        if not hasattr(self, "skipped"):
+            self.skipped = []
+        for index, message in enumerate(self.skipped):
+            if predicate(message):
+                return self.skipped.pop(index)
+        while True:
+            message = await self.receive_json_from(timeout)
+            if predicate(message):
+                return message
+            self.skipped.append(message)
+
+    async def closed_with(self) -> int | None:
+        """Connect and return the close code the server answers with."""
+        assert await self.connect()  # accepted first, so that the browser learns why
+        output = await self.receive_output(timeout=SOCKET_WAIT)
+        assert output["type"] == "websocket.close", output
+        return output.get("code")
+
+    async def disconnect(self):
+        await self.send_input({"type": "websocket.disconnect", "code": 1000})
+        await self.wait(timeout=3)
+
+
+class Visitor:
+    """One person in their own browser context (zh-CN; 1440×900 unless ``viewport``), not
+    signed in — a citizen on the web chat, or the base of :class:`SignedIn`."""
+
+    def __init__(self, browser, base_url: str, screenshots, *, prefix: str = "", viewport=None):
         self.base, self.screenshots, self.prefix = base_url, screenshots, prefix
-        self.name = user.username
-        self.context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+        self.name = getattr(self, "name", "visitor")
+        self.context = browser.new_context(
+            viewport=viewport or {"width": 1440, "height": 900}, locale="zh-CN"
+        )
         self.page = self.context.new_page()
         self.csp: list[str] = []
         self.errors: list[str] = []
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.goto("/login/")
-        self.page.fill("input[name=username]", user.username)
-        self.page.fill("input[name=password]", PASSWORD)
-        with self.page.expect_navigation():
-            self.page.click("button[type=submit]")
-        assert "/login/" not in self.page.url, f"{self.name} did not sign in: {self.page.url}"
 
     def _console(self, message):
         if "Content Security Policy" in message.text:
@@ -52,3 +123,17 @@ class SignedIn:
 
     def close(self):
         self.context.close()
+
+
+class SignedIn(Visitor):
+    """One signed-in person in their own browser context (1440×900, zh-CN)."""
+
+    def __init__(self, browser, base_url: str, user, screenshots, *, prefix: str = ""):
+        self.name = user.username
+        super().__init__(browser, base_url, screenshots, prefix=prefix)
+        self.goto("/login/")
+        self.page.fill("input[name=username]", user.username)
+        self.page.fill("input[name=password]", PASSWORD)
+        with self.page.expect_navigation():
+            self.page.click("button[type=submit]")
+        assert "/login/" not in self.page.url, f"{self.name} did not sign in: {self.page.url}"

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("hotline.knowledge.urls_authoring")),
     path("", include("hotline.knowledge.urls_corrections")),
     path("", include("hotline.knowledge.urls_search")),
+    path("", include("hotline.contact.urls")),
 ]
 
 handler400 = "hotline.web.views.bad_request"

@@ -31,6 +31,7 @@ from django.utils import timezone
 from hotline.core.errors import Conflict
 from hotline.core.models import UserSkill
 
+from . import live
 from .lifecycle import Activity, Presence, SessionState, agent_move, is_available, session_move
 from .models import (
     CHANNEL_IDENTITY,
@@ -70,8 +71,8 @@ def fact(
     wait: float | None = None,
     **detail,
 ) -> ContactFact:
-    """Append one fact. Every step of a contact writes one (Facts first)."""
-    return ContactFact.objects.create(
+    """Append one fact (every step of a contact writes one) and publish it live."""
+    recorded = ContactFact.objects.create(
         at=now,
         kind=kind,
         platform_id=session.platform_id,
@@ -82,6 +83,8 @@ def fact(
         wait_seconds=wait,
         detail=detail,
     )
+    live.fact_recorded(recorded, session)
+    return recorded
 
 
 # --- agent state --------------------------------------------------------------------------------
@@ -128,6 +131,7 @@ def set_agent(presence: AgentPresence, event: str, now: dt.datetime, *, reason: 
             started_at=now,
         )
     presence.save()
+    live.agent_changed(presence)
 
 
 def has_room(presence: AgentPresence, voice: bool) -> bool:
@@ -292,13 +296,15 @@ def hours_at(queue: Queue, now: dt.datetime) -> tuple[bool, str, str]:
 def system_message(session: Session, text: str, now: dt.datetime) -> Message:
     """A notice to the citizen (queue position, refusal, transfer …), sent over the
     session's channel by its connector."""
-    return Message.objects.create(
+    message = Message.objects.create(
         session=session,
         direction=Message.Direction.OUTBOUND,
         kind=Message.Kind.EVENT,
         body=text,
         at=now,
     )
+    live.message_created(message, session)
+    return message
 
 
 # --- placing a contact ------------------------------------------------------------------------------

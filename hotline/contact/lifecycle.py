@@ -246,6 +246,10 @@ OPEN_SESSION_STATES = frozenset(
         SessionState.WRAP_UP,
     }
 )
+# A citizen's new message joins a session in these states (sticky routing, R-MM-3).
+STICKY_STATES = frozenset(
+    {SessionState.QUEUED, SessionState.OFFERED, SessionState.ACTIVE, SessionState.WRAP_UP}
+)
 # States in which the session holds one of an agent's places (capacity).
 WITH_AGENT_STATES = frozenset({SessionState.OFFERED, SessionState.ACTIVE})
 

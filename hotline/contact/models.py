@@ -304,6 +304,41 @@ class QueueScheduleException(models.Model):
         return f"{self.queue_id} {self.date} {self.name}"
 
 
+class ChannelEntry(models.Model):
+    """渠道接入: one door of a text channel into the hotline — the web chat of a site, a
+    WeChat account, an SMS number, a mailbox. Its connector verifies and normalises what
+    comes through it; new contacts wait in its queue. ``settings`` holds what the
+    connector needs (for web chat: ``allowed_origins``, the sites that may embed it)."""
+
+    platform = models.ForeignKey(
+        Platform, verbose_name="所属平台", on_delete=models.PROTECT, related_name="+"
+    )
+    channel = models.CharField("渠道", max_length=10, choices=Channel.choices)
+    code = models.SlugField("接入代码", max_length=30)
+    name = models.CharField("名称", max_length=50)
+    queue = models.ForeignKey(
+        Queue, verbose_name="进入队列", on_delete=models.PROTECT, related_name="entries_from"
+    )
+    welcome = models.CharField(
+        "欢迎语",
+        max_length=300,
+        blank=True,
+        default="您好，欢迎使用12345政务服务便民热线在线咨询，请描述您的诉求。",
+    )
+    settings = models.JSONField("接入参数", default=dict, blank=True)
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "渠道接入"
+        ordering = ["platform_id", "channel", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "code"], name="channel_entry_code"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
 # --- sessions ----------------------------------------------------------------------------------
 
 
@@ -358,6 +393,17 @@ class Session(models.Model):
     last_inbound_at = models.DateTimeField("来电人最后消息时间", null=True, blank=True)
     end_reason = models.CharField("结束原因", max_length=20, blank=True)
     needs_callback = models.BooleanField("待回拨", default=False, db_index=True)
+    # 回拨任务 done: who called or wrote back, when, and what came of it
+    callback_at = models.DateTimeField("回拨时间", null=True, blank=True)
+    callback_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="回拨人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    callback_note = models.CharField("回拨结果", max_length=500, blank=True)
     summary = models.TextField("会话小结", blank=True)
     satisfaction = models.CharField(
         "满意度", max_length=8, blank=True, choices=[(s, s) for s in SATISFACTION]
@@ -421,6 +467,9 @@ class SessionLeg(models.Model):
     ended_at = models.DateTimeField("结束时间", null=True, blank=True)
     end = models.CharField("结束方式", max_length=12, choices=End.choices, blank=True)
     summary = models.TextField("会话小结", blank=True)
+    note = models.CharField(
+        "转接备注", max_length=200, blank=True, help_text="转出坐席留给接手坐席"
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "会话坐席段"
@@ -692,3 +741,128 @@ class ListEntry(models.Model):
 
     def in_force(self, now: dt.datetime) -> bool:
         return self.removed_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+# --- the supervisor seat (班长席) -------------------------------------------------------------------
+
+
+class SessionParticipant(models.Model):
+    """强插: a supervisor who joined an agent's text session. The agent keeps the session
+    (its leg, its place, its summary); the supervisor writes into it beside the agent
+    until leaving, releasing (强拆) or taking it over (接管). Not a leg: the invariant "one
+    open leg per session" (one agent at a time) stays whole."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="班长", on_delete=models.PROTECT, related_name="+"
+    )
+    joined_at = models.DateTimeField("强插时间")
+    left_at = models.DateTimeField("退出时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "会话强插记录"
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "user"],
+                condition=Q(left_at__isnull=True),
+                name="one_open_participation",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.session_id}+{self.user_id}"
+
+
+class Announcement(models.Model):
+    """公告: a supervisor's notice to one agent, a team or every agent of the platform,
+    shown on their workbench while in force (``starts_at`` ≤ now < ``ends_at``, not
+    withdrawn)."""
+
+    class Level(models.TextChoices):
+        INFO = "info", "通知"
+        WARNING = "warning", "重要"
+
+    class Audience(models.TextChoices):
+        ALL = "all", "全体坐席"
+        TEAM = "team", "指定班组"
+        AGENT = "agent", "指定坐席"
+
+    platform = models.ForeignKey(
+        Platform, verbose_name="所属平台", on_delete=models.PROTECT, related_name="+"
+    )
+    title = models.CharField("标题", max_length=100)
+    body = models.TextField("内容", max_length=2000)
+    level = models.CharField("级别", max_length=10, choices=Level.choices, default=Level.INFO)
+    audience = models.CharField(
+        "发送范围", max_length=10, choices=Audience.choices, default=Audience.ALL
+    )
+    team = models.ForeignKey(
+        Team,
+        verbose_name="班组",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="坐席",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    starts_at = models.DateTimeField("生效时间")
+    ends_at = models.DateTimeField("有效期至")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="发布人",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("发布时间", default=timezone.now)
+    # when the live event went out (at publishing, or when a later start came due)
+    announced_at = models.DateTimeField("推送时间", null=True, blank=True)
+    withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="撤回人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "公告"
+        ordering = ["-starts_at", "-pk"]
+        indexes = [models.Index(fields=["platform", "ends_at"], name="announcement_in_force")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="announcement_period"
+            ),
+            # the audience names exactly what it needs: a team, an agent, or neither
+            models.CheckConstraint(
+                condition=(
+                    Q(audience="all", team__isnull=True, agent__isnull=True)
+                    | Q(audience="team", team__isnull=False, agent__isnull=True)
+                    | Q(audience="agent", team__isnull=True, agent__isnull=False)
+                ),
+                name="announcement_audience",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def status(self, now: dt.datetime) -> str:
+        """生效中 / 未生效 / 已过期 / 已撤回."""
+        if self.withdrawn_at is not None:
+            return "已撤回"
+        if now < self.starts_at:
+            return "未生效"
+        if now >= self.ends_at:
+            return "已过期"
+        return "生效中"

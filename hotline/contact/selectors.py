@@ -13,6 +13,7 @@ from .models import (
     AgentStateInterval,
     ContactFact,
     FactKind,
+    Message,
     Queue,
     QueueEntry,
     Session,
@@ -164,11 +165,416 @@ def session_history(session: Session) -> dict:
     }
 
 
-def citizen_history(profile) -> dict:
-    """Screen pop: the profile's past contacts and their orders (by ``session_ref``)."""
+def citizen_history(profile, viewer=None) -> dict:
+    """Screen pop: the profile's past contacts, the orders made from them (by
+    ``session_ref``) or under one of its phone numbers, and which of those are still in
+    transit (在途工单). ``viewer`` limits orders to what that person may see."""
+    from django.db.models import Q as _Q
+
+    from hotline.workorders.lifecycle import OPEN_STATES
     from hotline.workorders.models import WorkOrder
+    from hotline.workorders.selectors import orders_visible
 
     sessions = list(Session.objects.filter(citizen=profile).order_by("-created_at")[:50])
     refs = [s.ref for s in sessions]
-    orders = list(WorkOrder.objects.filter(session_ref__in=refs).order_by("-pk")[:50])
-    return {"sessions": sessions, "orders": orders}
+    phones = [i.value for i in profile.identities.all() if i.kind == "phone"]
+    orders = WorkOrder.objects.filter(_Q(session_ref__in=refs) | _Q(caller_phone__in=phones))
+    if viewer is not None:
+        orders = orders.filter(pk__in=orders_visible(viewer).values("pk"))
+    orders = list(orders.order_by("-pk")[:50])
+    return {
+        "sessions": sessions,
+        "orders": orders,
+        "in_transit": [o for o in orders if o.state in OPEN_STATES],
+    }
+
+
+def webchat_entry(platform: str, code: str):
+    """The active web-chat entry ``<platform>/<code>`` of an active platform, or None."""
+    from .models import ChannelEntry
+
+    return (
+        ChannelEntry.objects.select_related("platform", "queue")
+        .filter(
+            platform__code=platform,
+            platform__is_active=True,
+            code=code,
+            channel="webchat",
+            is_active=True,
+        )
+        .first()
+    )
+
+
+RECENT_CHAT = dt.timedelta(hours=2)  # an ended chat still shown (and ratable) on return
+
+
+def webchat_session(entry, visitor: str, now: dt.datetime | None = None) -> Session | None:
+    """The web-chat visitor's current session: its open one, or the last one if it ended
+    within :data:`RECENT_CHAT` (the page still shows it, and asks for the rating)."""
+    now = now or timezone.now()
+    session = (
+        Session.objects.select_related("agent")
+        .filter(platform_id=entry.platform_id, channel=entry.channel, address=visitor)
+        .order_by("-pk")
+        .first()
+    )
+    if session is None:
+        return None
+    finished = session.closed_at or session.ended_at
+    if (
+        finished is not None
+        and session.state != SessionState.WRAP_UP
+        and now - finished > RECENT_CHAT
+    ):
+        return None
+    return session
+
+
+def session_messages(session: Session, *, after: int = 0, limit: int = 500) -> list:
+    """A session's messages in order (``after``: only those with a greater id)."""
+    qs = session.messages.select_related("sender").order_by("at", "pk")
+    if after:
+        qs = qs.filter(pk__gt=after)
+    return list(qs[:limit])
+
+
+# --- the workbench (坐席工作台) ---------------------------------------------------------------
+
+
+def session_for(user, session_id: int) -> Session:
+    """A session the user may open: its own, or any of the platform for a supervisor."""
+    from hotline.core.errors import NotFound
+
+    session = (
+        Session.objects.select_related("agent", "queue", "citizen")
+        .filter(pk=session_id, platform_id=user.platform_id)
+        .first()
+    )
+    if session is None or not (
+        session.agent_id == user.pk
+        or user.can("contact.supervise")
+        or (session.needs_callback and user.can("contact.handle"))  # 回拨任务: any agent
+        or session.callback_by_id == user.pk
+        or session.legs.filter(agent_id=user.pk).exists()
+    ):
+        raise NotFound("会话不存在或不是您接待的会话")
+    return session
+
+
+def desk_sessions(agent) -> list[Session]:
+    """The agent's tabs: offered, in session and in wrap-up, oldest first."""
+    return list(
+        Session.objects.select_related("citizen", "queue")
+        .filter(
+            agent=agent,
+            state__in=[SessionState.OFFERED, SessionState.ACTIVE, SessionState.WRAP_UP],
+        )
+        .order_by("offered_at", "pk")
+    )
+
+
+def desk_overview(agent, now: dt.datetime | None = None) -> dict:
+    """Everything the workbench shows at a glance: the agent's state and settings, its
+    sessions, its queues' figures and its own figures today."""
+    from . import acd
+    from .services import presence_of
+
+    now = now or timezone.now()
+    presence = presence_of(agent)
+    return {
+        "presence": presence,
+        "sessions": desk_sessions(agent),
+        "queues": [queue_figures(q, now) for q in acd.queues_of_agent(presence)],
+        "today": agent_today(agent, now),
+    }
+
+
+def transfer_targets(user) -> dict:
+    """Where a session may be transferred: the platform's active queues and the agents
+    signed in now (with room or not: the page says who is full)."""
+    from .models import Queue
+
+    queues = list(Queue.objects.filter(platform_id=user.platform_id, is_active=True))
+    agents = list(
+        AgentPresence.objects.select_related("agent")
+        .filter(platform_id=user.platform_id)
+        .exclude(presence=Presence.SIGNED_OUT)
+        .exclude(agent_id=user.pk)
+        .order_by("agent__display_name")
+    )
+    return {"queues": queues, "agents": agents}
+
+
+def citizen_for(user, profile_id: int):
+    from hotline.core.errors import NotFound
+
+    from .models import CitizenProfile
+
+    profile = (
+        CitizenProfile.objects.prefetch_related("identities")
+        .filter(pk=profile_id, platform_id=user.platform_id)
+        .first()
+    )
+    if profile is None:
+        raise NotFound("来电人档案不存在")
+    while profile.merged_into_id:
+        profile = profile.merged_into
+    return profile
+
+
+# --- the supervisor seat (班长席) ---------------------------------------------------------------
+
+FLOOR_SESSION_STATES = (SessionState.OFFERED, SessionState.ACTIVE, SessionState.WRAP_UP)
+
+
+def handling_users(platform_id: int):
+    """The platform's active accounts that may take contacts (a role granting
+    ``contact.handle``), plus anyone still signed in whatever their roles now."""
+    from hotline.core.models import RoleAssignment, RolePermission, User
+
+    roles = RolePermission.objects.filter(permission="contact.handle").values("role")
+    holders = RoleAssignment.objects.filter(role__in=roles).values("user_id")
+    signed_in = AgentPresence.objects.exclude(presence=Presence.SIGNED_OUT).values("agent_id")
+    return User.objects.filter(platform_id=platform_id, is_active=True).filter(
+        Q(pk__in=holders) | Q(pk__in=signed_in)
+    )
+
+
+def barged_in(user, session: Session) -> bool:
+    """Has this supervisor joined the session (强插) and not left?"""
+    from .models import SessionParticipant
+
+    return SessionParticipant.objects.filter(
+        session_id=session.pk, user_id=user.pk, left_at__isnull=True
+    ).exists()
+
+
+def _citizen_label(session: Session) -> str:
+    from hotline.core.masking import mask_phone
+
+    if session.citizen_id and session.citizen.name:
+        return session.citizen.name
+    if session.channel in ("voice", "sms", "fax"):
+        return mask_phone(session.address)
+    return f"{session.get_channel_display()}访客"
+
+
+def floor_agents(viewer, now: dt.datetime | None = None) -> list[dict]:
+    """班长席 grid: every agent of the viewer's platform — state and since when, load
+    against capacity, the open sessions (with who barged in), answered today."""
+    from .models import SessionParticipant
+
+    now = now or timezone.now()
+    users = list(
+        handling_users(viewer.platform_id)
+        .select_related("team")
+        .order_by("team__name", "employee_no", "pk")
+    )
+    ids = [u.pk for u in users]
+    presences = {p.agent_id: p for p in AgentPresence.objects.filter(agent_id__in=ids)}
+    sessions: dict[int, list[Session]] = {}
+    open_sessions = list(
+        Session.objects.select_related("citizen", "queue")
+        .filter(agent_id__in=ids, state__in=list(FLOOR_SESSION_STATES))
+        .order_by("offered_at", "pk")
+    )
+    for session in open_sessions:
+        sessions.setdefault(session.agent_id, []).append(session)
+    joined: dict[int, list[dict]] = {}
+    for session_id, user_id, name in SessionParticipant.objects.filter(
+        session_id__in=[s.pk for s in open_sessions], left_at__isnull=True
+    ).values_list("session_id", "user_id", "user__display_name"):
+        joined.setdefault(session_id, []).append({"id": user_id, "name": name})
+    answered = dict(
+        ContactFact.objects.filter(
+            kind=FactKind.ANSWERED, agent_id__in=ids, at__gte=day_start(now), at__lte=now
+        )
+        .values("agent_id")
+        .annotate(n=Count("pk"))
+        .values_list("agent_id", "n")
+    )
+    rows = []
+    for user in users:
+        p = presences.get(user.pk)
+        presence = p.presence if p else Presence.SIGNED_OUT
+        activity = p.activity if p else Activity.IDLE
+        reason = p.reason if p else ""
+        rows.append(
+            {
+                "id": user.pk,
+                "name": user.display_name or user.username,
+                "employee_no": user.employee_no,
+                "team_id": user.team_id,
+                "team": user.team.name if user.team_id else "",
+                "presence": presence,
+                "activity": activity,
+                "reason": reason,
+                "state": agent_state_label(presence, activity, reason),
+                "since": p.since if p else None,
+                "active_text": p.active_text if p else 0,
+                "active_voice": p.active_voice if p else 0,
+                "text_capacity": p.text_capacity if p else 0,
+                "handles_voice": p.handles_voice if p else False,
+                "handles_text": p.handles_text if p else False,
+                "answered_today": answered.get(user.pk, 0),
+                "sessions": [
+                    {
+                        "id": s.pk,
+                        "ref": s.ref,
+                        "channel": s.channel,
+                        "channel_label": s.get_channel_display(),
+                        "state": s.state,
+                        "state_label": s.state_label,
+                        "citizen": _citizen_label(s),
+                        "queue": s.queue.name if s.queue_id else "",
+                        "emergency": s.emergency,
+                        "offered_at": s.offered_at,
+                        "answered_at": s.answered_at,
+                        "supervisors": joined.get(s.pk, []),
+                    }
+                    for s in sessions.get(user.pk, [])
+                ],
+            }
+        )
+    return rows
+
+
+def floor_totals(agents: list[dict], queues: list[dict]) -> dict:
+    """The platform's figures at the top of the seat: agents by state, and the queues
+    summed (the average answer wait weighted by each queue's answered contacts)."""
+    answered = sum(q["answered_today"] for q in queues)
+    waited = sum(q["average_answer_wait"] * q["answered_today"] for q in queues)
+    signed_in = [a for a in agents if a["presence"] != Presence.SIGNED_OUT]
+    return {
+        "waiting": sum(q["waiting"] for q in queues),
+        "longest_wait": max((q["longest_wait"] for q in queues), default=0),
+        "answered_today": answered,
+        "abandoned_today": sum(q["abandoned_today"] for q in queues),
+        "average_answer_wait": round(waited / answered, 1) if answered else 0,
+        "agents_signed_in": len(signed_in),
+        "agents_ready": sum(
+            1 for a in signed_in if a["presence"] == Presence.READY and a["activity"] == "idle"
+        ),
+        "agents_in_session": sum(
+            1 for a in signed_in if a["activity"] in (Activity.IN_SESSION, Activity.OFFERING)
+        ),
+        "agents_wrap_up": sum(1 for a in signed_in if a["activity"] == Activity.WRAP_UP),
+        "agents_not_ready": sum(
+            1
+            for a in signed_in
+            if a["presence"] == Presence.NOT_READY and a["activity"] == Activity.IDLE
+        ),
+    }
+
+
+def floor_overview(viewer, now: dt.datetime | None = None) -> dict:
+    """Everything the supervisor seat shows: agents, queues, the totals, the teams."""
+    from hotline.core.models import Team
+
+    now = now or timezone.now()
+    agents = floor_agents(viewer, now)
+    queues = [
+        queue_figures(q, now)
+        for q in Queue.objects.filter(platform_id=viewer.platform_id, is_active=True)
+    ]
+    return {
+        "now": now,
+        "agents": agents,
+        "queues": queues,
+        "totals": floor_totals(agents, queues),
+        "teams": [
+            {"id": t.pk, "name": t.name}
+            for t in Team.objects.filter(platform_id=viewer.platform_id).order_by("name")
+        ],
+    }
+
+
+# --- announcements (公告) --------------------------------------------------------------------------
+
+
+def announcements_in_force(user, now: dt.datetime | None = None) -> list:
+    """The announcements addressed to ``user`` (all, its team, itself) in force now."""
+    from .models import Announcement
+
+    now = now or timezone.now()
+    audience = Q(audience=Announcement.Audience.ALL) | Q(
+        audience=Announcement.Audience.AGENT, agent_id=user.pk
+    )
+    if user.team_id:
+        audience |= Q(audience=Announcement.Audience.TEAM, team_id=user.team_id)
+    return list(
+        Announcement.objects.select_related("created_by")
+        .filter(
+            platform_id=user.platform_id,
+            withdrawn_at__isnull=True,
+            starts_at__lte=now,
+            ends_at__gt=now,
+        )
+        .filter(audience)
+        .order_by("-starts_at", "-pk")
+    )
+
+
+def announcement_recipients(announcement) -> list[int]:
+    """Who an announcement is for (their workbench gets it live)."""
+    from hotline.core.models import User
+
+    if announcement.audience == "agent":
+        return [announcement.agent_id]
+    if announcement.audience == "team":
+        users = User.objects.filter(team_id=announcement.team_id, is_active=True)
+    else:
+        users = handling_users(announcement.platform_id)
+    return list(users.values_list("pk", flat=True))
+
+
+def announcement_payload(announcement) -> dict:
+    """An announcement as the workbench shows it (and as its live event carries it)."""
+    sender = announcement.created_by
+    return {
+        "id": announcement.pk,
+        "title": announcement.title,
+        "body": announcement.body,
+        "level": announcement.level,
+        "until": timezone.localtime(announcement.ends_at).isoformat(),
+        "sender": (sender.display_name or sender.username) if sender else "系统",
+    }
+
+
+def announcements_published(viewer, now: dt.datetime | None = None, limit: int = 50) -> list:
+    """The supervisor's list: the platform's announcements, newest first, with status."""
+    from .models import Announcement
+
+    now = now or timezone.now()
+    rows = list(
+        Announcement.objects.select_related("created_by", "team", "agent", "withdrawn_by")
+        .filter(platform_id=viewer.platform_id)
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    for row in rows:
+        row.status_label = row.status(now)
+    return rows
+
+
+def callback_tasks(user, *, done: bool = False, limit: int = 200) -> list[Session]:
+    """回拨任务 of the user's platform: requests left out of hours or after a long wait,
+    oldest first (``done``: the last ones handled, newest first)."""
+    qs = Session.objects.select_related("citizen", "queue", "callback_by").filter(
+        platform_id=user.platform_id
+    )
+    if done:
+        qs = qs.filter(callback_at__isnull=False).order_by("-callback_at")
+    else:
+        qs = qs.filter(needs_callback=True).order_by("created_at", "pk")
+    sessions = list(qs[:limit])
+    texts = {}
+    for message in (
+        Message.objects.filter(session__in=sessions, direction="in")
+        .order_by("at", "pk")
+        .only("session_id", "body", "kind")
+    ):
+        texts.setdefault(message.session_id, []).append(message.body or f"[{message.kind}]")
+    for session in sessions:
+        session.left_text = "\n".join(texts.get(session.pk, []))
+    return sessions

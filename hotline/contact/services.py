@@ -17,13 +17,15 @@ from django.utils import timezone
 
 from hotline.core import audit
 from hotline.core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from hotline.core.models import Platform, User
+from hotline.core.models import Platform, Team, User
 from hotline.core.services import require
 
-from . import acd
+from . import acd, connectors, live
+from .connectors import Inbound
 from .lifecycle import (
     AGENT_CHOSEN_REASONS,
     NOT_READY_REASONS,
+    STICKY_STATES,
     Activity,
     Presence,
     SessionState,
@@ -33,22 +35,28 @@ from .lifecycle import (
 from .models import (
     SATISFACTION,
     TEXT_CHANNELS,
+    WEEKDAY_LABELS,
     AfterWrapUp,
     AgentPresence,
+    Announcement,
     Channel,
+    ChannelEntry,
     CitizenIdentity,
     CitizenProfile,
     FactKind,
     IdentityKind,
     ListEntry,
     Message,
+    OutOfHoursAction,
     ProfileMerge,
     Queue,
     QueueEntry,
     Session,
     SessionLeg,
+    SessionParticipant,
     Strategy,
 )
+from .selectors import barged_in
 
 # --- contacts arriving (system: the connectors and the media node call these) -----------------
 
@@ -117,23 +125,17 @@ def message_inbound(
         raise Unprocessable("消息类型不正确", field="kind")
     if not (body or "").strip() and not attachment:
         raise Unprocessable("消息内容不能为空", field="body")
-    open_session = (
-        Session.objects.filter(
+    session = (
+        open_session_of(platform, channel, address)
+        or _left_request_of(platform, channel, address, now)
+        or contact_arrive(
             platform=platform,
             channel=channel,
             address=address,
-            state__in=[
-                SessionState.QUEUED,
-                SessionState.OFFERED,
-                SessionState.ACTIVE,
-                SessionState.WRAP_UP,
-            ],
+            queue=queue,
+            subject=body[:60],
+            now=now,
         )
-        .order_by("-pk")
-        .first()
-    )
-    session = open_session or contact_arrive(
-        platform=platform, channel=channel, address=address, queue=queue, subject=body[:60], now=now
     )
     with transaction.atomic():
         message = Message.objects.create(
@@ -146,7 +148,120 @@ def message_inbound(
             at=now,
         )
         Session.objects.filter(pk=session.pk).update(last_inbound_at=now)
+        live.message_created(message, session)
     return message
+
+
+def inbound_receive(*, entry: ChannelEntry, inbound: Inbound, now=None) -> Message | None:
+    """What a connector verified and normalised enters here: a message joins the
+    citizen's open session on this entry's channel (or opens one in the entry's queue);
+    an event (the citizen left, a rating) acts on that session. A repeated channel
+    message id is ignored (de-duplication), and so returns None."""
+    now = now or timezone.now()
+    if not entry.is_active:
+        raise Conflict(f"渠道接入“{entry.name}”已停用")
+    if (
+        inbound.external_id
+        and Message.objects.filter(
+            session__platform_id=entry.platform_id,
+            session__channel=entry.channel,
+            external_id=inbound.external_id,
+        ).exists()
+    ):
+        return None
+    if inbound.kind == "event":
+        session = open_session_of(entry.platform, entry.channel, inbound.address)
+        if inbound.event == "leave" and session is not None:
+            if session.state in (SessionState.ACTIVE,):
+                session_end(actor=None, session=session, now=now)
+            elif session.state in (SessionState.NEW, SessionState.QUEUED, SessionState.OFFERED):
+                contact_abandon(session=session, now=now)
+        elif inbound.event == "rate":
+            rated = last_session_of(entry.platform, entry.channel, inbound.address)
+            if rated is None:
+                raise NotFound("没有可评价的会话")
+            contact_rate(session=rated, satisfaction=inbound.data.get("satisfaction", ""), now=now)
+        elif inbound.event not in ("leave",):
+            raise Unprocessable(f"不支持的事件：{inbound.event}", field="event")
+        return None
+    if inbound.attachment is not None:
+        from hotline.workorders.services import attachment_check
+
+        attachment_check(inbound.attachment)
+    return message_inbound(
+        platform=entry.platform,
+        channel=entry.channel,
+        address=inbound.address,
+        queue=entry.queue,
+        body=inbound.body[:MAX_INBOUND_LENGTH],
+        kind=inbound.kind,
+        attachment=inbound.attachment,
+        external_id=inbound.external_id,
+        now=now,
+    )
+
+
+MAX_INBOUND_LENGTH = 5000
+
+
+def open_session_of(platform, channel: str, address: str) -> Session | None:
+    """The citizen's open session on a channel (sticky routing, R-MM-3)."""
+    return (
+        Session.objects.filter(
+            platform=platform, channel=channel, address=address, state__in=list(STICKY_STATES)
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
+LEFT_REQUEST_WINDOW = dt.timedelta(hours=2)
+
+
+def _left_request_of(platform, channel: str, address: str, now) -> Session | None:
+    """A request the citizen left out of hours (or after waiting too long), not yet called
+    back: what the citizen writes next adds to it instead of knocking again."""
+    return (
+        Session.objects.filter(
+            platform=platform,
+            channel=channel,
+            address=address,
+            needs_callback=True,
+            callback_at__isnull=True,
+            ended_at__gte=now - LEFT_REQUEST_WINDOW,
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
+def callback_done(*, actor: User, session: Session, note: str, now=None) -> Session:
+    """回拨任务: the citizen who left a request was called or written back; the result is
+    recorded (an order, if one is needed, is made from the session as from any other)."""
+    now = now or timezone.now()
+    require(actor, "contact.handle")
+    note = (note or "").strip()
+    if not note:
+        raise Unprocessable("请填写回拨结果", field="note")
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        if locked.platform_id != actor.platform_id:
+            raise NotFound("回拨任务不存在")
+        if not locked.needs_callback:
+            raise Conflict("该回拨任务已处理")
+        locked.needs_callback = False
+        locked.callback_at, locked.callback_by, locked.callback_note = now, actor, note[:500]
+        locked.save(update_fields=["needs_callback", "callback_at", "callback_by", "callback_note"])
+        audit.record("contact.session.callback", locked, detail={"note": note[:200]}, actor=actor)
+    return locked
+
+
+def last_session_of(platform, channel: str, address: str) -> Session | None:
+    return (
+        Session.objects.filter(platform=platform, channel=channel, address=address)
+        .order_by("-pk")
+        .first()
+    )
 
 
 def message_send(
@@ -158,38 +273,92 @@ def message_send(
     attachment=None,
     now=None,
 ) -> Message:
-    """An agent's reply; the connector delivers it (pending → sent → delivered …)."""
+    """An agent's reply, or the words of a supervisor who barged in (强插); the connector
+    delivers it (pending → sent → delivered …)."""
     now = now or timezone.now()
-    require(actor, "contact.handle")
-    if session.agent_id != actor.pk:
-        raise Forbidden("只能在自己接待的会话中发送消息")
+    if session.agent_id != actor.pk and barged_in(actor, session):
+        require(actor, "contact.supervise")
+        if session.state != SessionState.ACTIVE:
+            raise Conflict(f"会话当前为“{session.state_label}”，不能发送消息")
+    else:
+        require(actor, "contact.handle")
+        if session.agent_id != actor.pk:
+            raise Forbidden("只能在自己接待的会话中发送消息")
     if session.state not in (SessionState.ACTIVE, SessionState.WRAP_UP):
         raise Conflict(f"会话当前为“{session.state_label}”，不能发送消息")
     if kind not in (Message.Kind.TEXT, Message.Kind.IMAGE, Message.Kind.FILE):
         raise Unprocessable("消息类型不正确", field="kind")
     if not (body or "").strip() and not attachment:
         raise Unprocessable("消息内容不能为空", field="body")
-    return Message.objects.create(
-        session=session,
-        direction=Message.Direction.OUTBOUND,
-        kind=kind,
-        body=body,
-        attachment=attachment or "",
-        sender=actor,
-        at=now,
-    )
+    connector = connectors.for_channel(session.channel)
+    if connector is not None:
+        connector.check_outbound(kind, body, attachment)
+    if attachment is not None:
+        from hotline.workorders.services import attachment_check
+
+        attachment_check(attachment)
+    with transaction.atomic():
+        message = Message.objects.create(
+            session=session,
+            direction=Message.Direction.OUTBOUND,
+            kind=kind,
+            body=body,
+            attachment=attachment or "",
+            sender=actor,
+            at=now,
+        )
+        live.message_created(message, session)
+    return message
 
 
-def message_delivery(*, message: Message, status: str, error: str = "") -> Message:
-    """A connector reports an outbound message's fate (one connector protocol)."""
+def message_delivery(
+    *, message: Message, status: str, error: str = "", external_id: str = ""
+) -> Message:
+    """A connector reports an outbound message's fate (one connector protocol). A report
+    that would move it backwards (a late "sent" after "delivered") is ignored."""
     with transaction.atomic():
         locked = Message.objects.select_for_update().get(pk=message.pk)
+        if locked.delivery == status or (status == "sent" and locked.delivery == "delivered"):
+            return locked  # a repeated or late report
+        if status == "delivered" and locked.delivery == "pending":
+            # the citizen's receipt overtook the connector's own "sent"
+            locked.delivery, locked.attempts = delivery_move(locked.delivery, "sent"), 1
+        if locked.delivery in ("pending", "retrying") and status in ("sent", "failed"):
+            locked.attempts += 1  # an attempt ends as sent or failed
         locked.delivery = delivery_move(locked.delivery, status)
-        if status == "sent":
-            locked.attempts += 1
-        locked.last_error = error[:300]
+        if external_id:
+            locked.external_id = external_id[:100]
+        if error or status in ("sent", "delivered"):
+            locked.last_error = error[:300]  # retrying and dead keep the failure's reason
         locked.save()
+        live.publish(
+            [live.session_group(locked.session_id), live.desk_group(locked.sender_id or 0)],
+            "delivery",
+            session=locked.session_id,
+            message=locked.pk,
+            delivery=locked.delivery,
+            error=locked.last_error,
+        )
     return locked
+
+
+def webchat_acknowledge(*, entry: ChannelEntry, visitor: str, message_ids) -> int:
+    """The citizen's page showed these outbound messages: delivered. Ids of other
+    visitors' messages are ignored. Returns how many moved."""
+    ids = [i for i in message_ids if isinstance(i, int)]
+    pending = Message.objects.filter(
+        pk__in=ids,
+        direction=Message.Direction.OUTBOUND,
+        session__platform_id=entry.platform_id,
+        session__channel=entry.channel,
+        session__address=visitor,
+        delivery__in=["pending", "sent"],
+    )
+    moved = 0
+    for message in pending:
+        message_delivery(message=message, status="delivered")
+        moved += 1
+    return moved
 
 
 def contact_abandon(*, session: Session, now=None) -> Session:
@@ -530,7 +699,7 @@ def session_transfer(
             locked.state, "transfer_agent" if to_agent else "transfer_queue"
         )
         SessionLeg.objects.filter(session=locked, ended_at__isnull=True).update(
-            ended_at=now, end=SessionLeg.End.TRANSFERRED, summary=summary
+            ended_at=now, end=SessionLeg.End.TRANSFERRED, summary=summary, note=note[:200]
         )
         if to_agent is not None:
             locked.agent = to_agent
@@ -540,7 +709,7 @@ def session_transfer(
             )
             acd.take_place(target, voice, +1)
             acd.set_agent(target, "transfer_in", now)
-            where = f"坐席{to_agent.display_name}" if not to_leader else "值班长"
+            where = "值班长" if to_leader else connectors.agent_name(to_agent)
         else:
             locked.agent = None
             locked.queue = to_queue
@@ -710,19 +879,23 @@ QUEUE_FIELDS = (
 )
 
 
-def _check_hours(hours, field: str) -> None:
+def _check_hours(hours, field: str, day: str = "") -> None:
+    where = f"{day}的" if day else ""
     if not isinstance(hours, list):
-        raise Unprocessable("服务时间格式不正确", field=field)
+        raise Unprocessable(f"{where}服务时间格式不正确", field=field)
     for span in hours:
         if not (isinstance(span, list | tuple) and len(span) == 2):
-            raise Unprocessable("服务时间须为 [开始, 结束] 时段", field=field)
+            raise Unprocessable(f"{where}服务时间须为“开始-结束”时段", field=field)
+        shown = "-".join(str(x) for x in span)
         try:
             start = acd.parse_hhmm(span[0])
             end = acd.parse_hhmm(span[1])
         except (ValueError, AttributeError, TypeError):
-            raise Unprocessable(f"时间格式不正确：{span}", field=field) from None
+            raise Unprocessable(
+                f"{where}时段 {shown} 的时间格式不正确，应为 08:00-12:00", field=field
+            ) from None
         if start is None or (end is not None and end <= start):
-            raise Unprocessable(f"时段的结束须晚于开始：{span}", field=field)
+            raise Unprocessable(f"{where}时段 {shown} 的结束须晚于开始", field=field)
 
 
 def _validate_queue(queue: Queue) -> None:
@@ -731,8 +904,8 @@ def _validate_queue(queue: Queue) -> None:
     weekly = queue.weekly_hours
     if not isinstance(weekly, dict) or set(weekly) - {str(d) for d in range(7)}:
         raise Unprocessable("每周服务时间须按周一(0)至周日(6)填写", field="weekly_hours")
-    for hours in weekly.values():
-        _check_hours(hours, "weekly_hours")
+    for day, hours in sorted(weekly.items()):
+        _check_hours(hours, "weekly_hours", WEEKDAY_LABELS[int(day)])
     try:
         queue.tz  # noqa: B018 — a bad name raises here
     except Exception:
@@ -748,6 +921,12 @@ def _validate_queue(queue: Queue) -> None:
         raise Unprocessable("最低技能等级须在 1–5 之间", field="min_skill_level")
     if not isinstance(queue.priority_numbers, list):
         raise Unprocessable("指定优先号码须为列表", field="priority_numbers")
+    if queue.out_of_hours_action not in OutOfHoursAction.values:
+        raise Unprocessable("非服务时间处理方式不正确", field="out_of_hours_action")
+    if queue.out_of_hours_action == OutOfHoursAction.OVERFLOW and queue.out_of_hours_queue is None:
+        raise Unprocessable(
+            "非服务时间处理为“转至其他队列”时，请选择转至的队列", field="out_of_hours_queue"
+        )
 
 
 def queue_create(
@@ -768,6 +947,46 @@ def queue_create(
     except IntegrityError:
         raise Conflict("队列代码已存在") from None
     return queue
+
+
+def channel_entry_create(
+    *,
+    actor: User | None,
+    platform: Platform,
+    channel: str,
+    code: str,
+    name: str,
+    queue: Queue,
+    welcome: str | None = None,
+    settings: dict | None = None,
+) -> ChannelEntry:
+    """渠道接入: open a door of a text channel (a web chat, a WeChat account …) into a queue."""
+    require(actor, "contact.configure")
+    if channel not in TEXT_CHANNELS:
+        raise Unprocessable("渠道接入须为文字渠道", field="channel")
+    if not code.strip() or not name.strip():
+        raise Unprocessable("请填写接入代码与名称")
+    if queue.platform_id != platform.pk:
+        raise Unprocessable("队列须属于本平台", field="queue")
+    if settings is not None and not isinstance(settings, dict):
+        raise Unprocessable("接入参数格式不正确", field="settings")
+    entry = ChannelEntry(
+        platform=platform,
+        channel=channel,
+        code=code.strip(),
+        name=name.strip(),
+        queue=queue,
+        settings=settings or {},
+    )
+    if welcome is not None:
+        entry.welcome = welcome[:300]
+    try:
+        with transaction.atomic():
+            entry.save()
+            audit.record("contact.entry.create", entry, after=audit.snapshot(entry), actor=actor)
+    except IntegrityError:
+        raise Conflict("接入代码已存在") from None
+    return entry
 
 
 def queue_update(*, actor: User | None, queue: Queue, **fields) -> Queue:
@@ -840,6 +1059,286 @@ def list_remove(*, actor: User | None, entry: ListEntry) -> ListEntry:
     return locked
 
 
+# --- the supervisor seat (班长席, contact.supervise) ---------------------------------------------------
+
+BARGE_NOTICE = "值班长已加入本次会话，将与客服一起为您服务。"
+RELEASE_NOTICE = "您好，本次会话已结束，感谢您的耐心。如仍需帮助，欢迎再次咨询。"
+
+
+def _supervise_session(actor: User | None, session: Session) -> None:
+    """A supervisor acts on a session of its own platform, of an agent in its scope."""
+    require(actor, "contact.supervise")
+    if actor is None:
+        return
+    if session.platform_id != actor.platform_id:
+        raise NotFound("会话不存在")
+    if session.agent_id:
+        from hotline.core.services import require_user_in_scope
+
+        require_user_in_scope(actor, session.agent)
+
+
+def session_barge(*, actor: User, session: Session, now=None) -> SessionParticipant:
+    """强插: the supervisor joins an agent's text session and may write into it
+    (:func:`message_send`); the citizen is told, the agent sees it in the transcript.
+    Joining again while joined returns the same participation."""
+    now = now or timezone.now()
+    _supervise_session(actor, session)
+    if session.is_voice:
+        raise Conflict("语音通话不能在文字窗口中强插")
+    if session.agent_id == actor.pk:
+        raise Unprocessable("这是您本人接待的会话，无需强插")
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        if locked.state != SessionState.ACTIVE:
+            raise Conflict(f"会话当前为“{locked.state_label}”，不能强插")
+        joined = SessionParticipant.objects.filter(
+            session=locked, user=actor, left_at__isnull=True
+        ).first()
+        if joined is not None:
+            return joined
+        joined = SessionParticipant.objects.create(session=locked, user=actor, joined_at=now)
+        acd.system_message(locked, BARGE_NOTICE, now)
+        audit.record(
+            "contact.session.barge", locked, detail={"agent": locked.agent_id}, actor=actor
+        )
+        _participants_changed(locked, actor, joined=True)
+    return joined
+
+
+def session_leave(*, actor: User, session: Session, now=None) -> None:
+    """退出强插: the supervisor stops writing into the session (the agent carries on)."""
+    now = now or timezone.now()
+    require(actor, "contact.supervise")
+    with transaction.atomic():
+        left = SessionParticipant.objects.filter(
+            session=session, user=actor, left_at__isnull=True
+        ).update(left_at=now)
+        if not left:
+            raise Conflict("您未强插该会话")
+        audit.record("contact.session.leave", session, actor=actor)
+        _participants_changed(session, actor, joined=False)
+
+
+def _participants_changed(session: Session, actor: User, *, joined: bool) -> None:
+    """The agent's desk, the session's watchers and the floor learn who is in."""
+    live.publish(
+        [
+            live.session_group(session.pk),
+            live.desk_group(session.agent_id or 0),
+            live.floor_group(session.platform_id),
+        ],
+        "participant",
+        session=session.pk,
+        user=actor.pk,
+        name=actor.display_name,
+        joined=joined,
+    )
+
+
+def _leave_all(session: Session, now) -> None:
+    SessionParticipant.objects.filter(session=session, left_at__isnull=True).update(left_at=now)
+
+
+def session_release(*, actor: User, session: Session, now=None) -> Session:
+    """强拆: the supervisor ends an agent's session (end reason ``released``). The citizen
+    is told politely; the agent's place is freed and the agent writes its 会话小结 in
+    wrap-up, as after any end."""
+    now = now or timezone.now()
+    _supervise_session(actor, session)
+    with transaction.atomic():
+        # locks in the one order: the agent's presence, then the session
+        AgentPresence.objects.select_for_update().filter(agent_id=session.agent_id).first()
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        if locked.agent_id != session.agent_id:
+            raise Conflict("会话的坐席已变更，请刷新后重试")
+        if locked.state != SessionState.ACTIVE:
+            raise Conflict(f"会话当前为“{locked.state_label}”，不能强拆")
+        acd.system_message(locked, RELEASE_NOTICE, now)
+        agent_id = acd.end_session(locked.pk, now, reason="released")
+        _leave_all(locked, now)
+        audit.record("contact.session.release", locked, detail={"agent": agent_id}, actor=actor)
+    if agent_id:
+        acd.agent_freed(agent_id, now=now)
+    return Session.objects.get(pk=session.pk)
+
+
+def session_takeover(*, actor: User, session: Session, now=None) -> Session:
+    """接管: the supervisor takes the session from its agent — a transfer to oneself, so
+    the history travels on and the citizen is told. The supervisor must be signed in
+    with room for it."""
+    now = now or timezone.now()
+    _supervise_session(actor, session)
+    if session.agent_id == actor.pk:
+        raise Unprocessable("该会话已由您本人接待")
+    mine = AgentPresence.objects.filter(agent=actor).first()
+    if mine is None or mine.presence == Presence.SIGNED_OUT:
+        raise Conflict("接管会话前，请先在坐席工作台签入")
+    moved = session_transfer(
+        actor=actor,
+        session=session,
+        summary=f"值班长{actor.display_name}接管会话",
+        to_agent=actor,
+        now=now,
+    )
+    with transaction.atomic():
+        SessionParticipant.objects.filter(session=moved, user=actor, left_at__isnull=True).update(
+            left_at=now
+        )
+        audit.record(
+            "contact.session.takeover", moved, detail={"from_agent": session.agent_id}, actor=actor
+        )
+    return moved
+
+
+# --- announcements (公告) ----------------------------------------------------------------------------
+
+ANNOUNCEMENT_LONGEST = dt.timedelta(days=90)
+
+
+def announcement_publish(
+    *,
+    actor: User,
+    title: str,
+    body: str,
+    level: str = Announcement.Level.INFO,
+    audience: str = Announcement.Audience.ALL,
+    team: Team | None = None,
+    agent: User | None = None,
+    starts_at: dt.datetime | None = None,
+    ends_at: dt.datetime | None = None,
+    now=None,
+) -> Announcement:
+    """公告发布: to every agent of the supervisor's platform, one team or one agent, in
+    force from ``starts_at`` (now when empty) until ``ends_at``. Recipients whose
+    workbench is open see it at once."""
+    now = now or timezone.now()
+    require(actor, "contact.supervise")
+    title, body = (title or "").strip(), (body or "").strip()
+    if not title:
+        raise Unprocessable("请填写公告标题", field="title")
+    if len(title) > 100:
+        raise Unprocessable("公告标题不能超过 100 字", field="title")
+    if not body:
+        raise Unprocessable("请填写公告内容", field="body")
+    if len(body) > 2000:
+        raise Unprocessable("公告内容不能超过 2000 字", field="body")
+    if level not in Announcement.Level.values:
+        raise Unprocessable("公告级别须为通知或重要", field="level")
+    if audience not in Announcement.Audience.values:
+        raise Unprocessable("发送范围须为全体坐席、指定班组或指定坐席", field="audience")
+    if audience == Announcement.Audience.TEAM:
+        if team is None or team.platform_id != actor.platform_id:
+            raise Unprocessable("请选择本平台的班组", field="team")
+    else:
+        team = None
+    if audience == Announcement.Audience.AGENT:
+        if agent is None or agent.platform_id != actor.platform_id:
+            raise Unprocessable("请选择本平台的坐席", field="agent")
+    else:
+        agent = None
+    starts_at = _aware(starts_at) or now
+    ends_at = _aware(ends_at)
+    if ends_at is None:
+        raise Unprocessable("请填写有效期", field="ends_at")
+    if ends_at <= max(starts_at, now):
+        raise Unprocessable("有效期须晚于生效时间和当前时间", field="ends_at")
+    if ends_at - starts_at > ANNOUNCEMENT_LONGEST:
+        raise Unprocessable("公告有效期最长 90 天", field="ends_at")
+    with transaction.atomic():
+        announcement = Announcement.objects.create(
+            platform_id=actor.platform_id,
+            title=title,
+            body=body,
+            level=level,
+            audience=audience,
+            team=team,
+            agent=agent,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            created_by=actor,
+            created_at=now,
+        )
+        audit.record(
+            "contact.announcement.publish",
+            announcement,
+            after=audit.snapshot(announcement, ["title", "level", "audience", "team", "agent"])
+            | {"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()},
+            actor=actor,
+        )
+        if starts_at <= now:
+            _announce(announcement, now)
+    return announcement
+
+
+def announcements_due(now=None) -> int:
+    """Announcements whose start has come (published ahead of time) go out live now; each
+    once (``announced_at``). For the worker's sweep; returns how many went out."""
+    now = now or timezone.now()
+    sent = 0
+    due = Announcement.objects.filter(
+        announced_at__isnull=True, withdrawn_at__isnull=True, starts_at__lte=now, ends_at__gt=now
+    ).values_list("pk", flat=True)
+    for pk in list(due):
+        with transaction.atomic():
+            announcement = (
+                Announcement.objects.select_for_update(of=("self",))
+                .select_related("created_by")
+                .filter(pk=pk, announced_at__isnull=True, withdrawn_at__isnull=True)
+                .first()
+            )
+            if announcement is not None:
+                _announce(announcement, now)
+                sent += 1
+    return sent
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    """A time typed without a zone is the platform's local time."""
+    if moment is not None and timezone.is_naive(moment):
+        return timezone.make_aware(moment)
+    return moment
+
+
+def _announce(announcement: Announcement, now) -> None:
+    """The live event on each recipient's workbench (the workbench's contract)."""
+    from .selectors import announcement_payload, announcement_recipients
+
+    Announcement.objects.filter(pk=announcement.pk).update(announced_at=now)
+    announcement.announced_at = now
+    recipients = announcement_recipients(announcement)
+    live.publish(
+        [live.desk_group(pk) for pk in recipients],
+        "announcement",
+        **announcement_payload(announcement),
+    )
+
+
+def announcement_withdraw(*, actor: User, announcement: Announcement, now=None) -> Announcement:
+    """撤回: the announcement leaves every workbench (a live ``announcement_withdrawn``)."""
+    now = now or timezone.now()
+    require(actor, "contact.supervise")
+    if announcement.platform_id != actor.platform_id:
+        raise NotFound("公告不存在")
+    with transaction.atomic():
+        locked = Announcement.objects.select_for_update().get(pk=announcement.pk)
+        if locked.withdrawn_at is not None:
+            raise Conflict("该公告已撤回")
+        if locked.ends_at <= now:
+            raise Conflict("该公告已过期，无需撤回")
+        locked.withdrawn_at, locked.withdrawn_by = now, actor
+        locked.save(update_fields=["withdrawn_at", "withdrawn_by"])
+        audit.record("contact.announcement.withdraw", locked, actor=actor)
+        from .selectors import announcement_recipients
+
+        live.publish(
+            [live.desk_group(pk) for pk in announcement_recipients(locked)],
+            "announcement_withdrawn",
+            id=locked.pk,
+        )
+    return locked
+
+
 AUDIT_LABELS = {
     "contact.agent.sign_in_ready": "坐席签入（示闲）",
     "contact.agent.sign_in_not_ready": "坐席签入（示忙）",
@@ -855,9 +1354,17 @@ AUDIT_LABELS = {
     "contact.profile.identity_add": "档案新增号码/账号",
     "contact.profile.merge": "合并来电人档案",
     "contact.queue.create": "新建排队队列",
+    "contact.entry.create": "新建渠道接入",
+    "contact.session.callback": "完成回拨任务",
     "contact.queue.update": "修改排队队列",
     "contact.list.black_add": "加入黑名单",
     "contact.list.white_add": "加入白名单",
     "contact.list.black_remove": "撤销黑名单",
     "contact.list.white_remove": "撤销白名单",
+    "contact.session.barge": "班长强插会话",
+    "contact.session.leave": "班长退出强插",
+    "contact.session.release": "班长强拆会话",
+    "contact.session.takeover": "班长接管会话",
+    "contact.announcement.publish": "发布公告",
+    "contact.announcement.withdraw": "撤回公告",
 }

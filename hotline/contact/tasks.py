@@ -1,4 +1,5 @@
-"""Worker tasks of the contact center: the ACD sweep, every 5 seconds.
+"""Worker tasks of the contact center: the ACD sweep (and announcements that became due),
+every 5 seconds; the delivery of outbound messages through remote connectors, with retries.
 
 Huey's periodic tasks have minute resolution, so the minute task runs one sweep and
 schedules eleven more at 5-second offsets. Sweeps are idempotent (every step re-checks
@@ -10,7 +11,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from hotline.core import audit
 
-from . import acd
+from . import acd, services
 
 SWEEP_EVERY = 5  # seconds
 
@@ -18,6 +19,7 @@ SWEEP_EVERY = 5  # seconds
 @db_task()
 def acd_sweep():
     with audit.origin(channel="worker"):
+        services.announcements_due()  # 公告 published ahead of time go out when due
         return acd.sweep()
 
 
@@ -25,6 +27,24 @@ def acd_sweep():
 def acd_sweep_minute():
     """Every minute: sweep now, and every 5 s until the next minute."""
     with audit.origin(channel="worker"):
+        services.announcements_due()
         acd.sweep()
     for offset in range(SWEEP_EVERY, 60, SWEEP_EVERY):
         acd_sweep.schedule(delay=offset)
+
+
+@db_task()
+def deliver_message(message_id: int):
+    """One delivery attempt of an outbound message through its channel's connector (a
+    connector that talks to a remote service); a failure schedules the next attempt."""
+    from .connectors import for_channel
+    from .models import Message
+
+    message = Message.objects.select_related("session").filter(pk=message_id).first()
+    if message is None or message.delivery not in ("pending", "retrying"):
+        return None
+    connector = for_channel(message.session.channel)
+    if connector is None:
+        return None
+    with audit.origin(channel="worker"):
+        return connector.attempt(message)

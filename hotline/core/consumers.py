@@ -16,6 +16,7 @@ first change the password with 4403; the page does not reconnect after either.
 """
 
 import asyncio
+import threading
 from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
@@ -43,14 +44,25 @@ def push(events: Iterable[tuple[int, dict]], *, timeout: float = 5) -> None:
 
     Raises what the channel layer raises (e.g. Redis unreachable); the caller decides
     whether that matters."""
+    send_to_groups(((group_of(user_id), message) for user_id, message in events), timeout=timeout)
+
+
+def remember_loop() -> None:
+    """Called by every consumer on connect: the loop pushes from other threads go to."""
+    global _consumer_loop
+    _consumer_loop = asyncio.get_running_loop()
+
+
+def send_to_groups(events: Iterable[tuple[str, dict]], *, timeout: float = 5) -> None:
+    """Send each ``(group, message)`` through the channel layer, from sync code."""
     layer = get_channel_layer()
     events = list(events)
     if layer is None or not events:
         return
 
     async def send_all():
-        for user_id, message in events:
-            await layer.group_send(group_of(user_id), message)
+        for group, message in events:
+            await layer.group_send(group, message)
 
     loop = _consumer_loop
     if isinstance(layer, InMemoryChannelLayer) and loop is not None and loop.is_running():
@@ -58,6 +70,23 @@ def push(events: Iterable[tuple[int, dict]], *, timeout: float = 5) -> None:
             loop.create_task(send_all())
         else:
             asyncio.run_coroutine_threadsafe(send_all(), loop).result(timeout=timeout)
+    elif asyncio._get_running_loop() is not None:
+        # sync code on a thread that runs an event loop of its own (a script or test
+        # driving a browser): async_to_sync refuses to block that loop, so a helper thread
+        # does the sending
+        failure: list[BaseException] = []
+
+        def send_from_helper():
+            try:
+                async_to_sync(send_all)()
+            except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
+                failure.append(error)
+
+        helper = threading.Thread(target=send_from_helper, daemon=True)
+        helper.start()
+        helper.join(timeout)
+        if failure:
+            raise failure[0]
     else:
         async_to_sync(send_all)()
 
@@ -80,8 +109,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     group = ""
 
     async def connect(self):
-        global _consumer_loop
-        _consumer_loop = asyncio.get_running_loop()
+        remember_loop()
         refusal, unread = await _admission(self.scope.get("user"))
         # Accepted first so that the browser sees the close code (a refused handshake
         # reads as 1006 there) and stops reconnecting.

@@ -143,6 +143,13 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         # Set, not defaulted: Ninja's docs page brings a looser policy of its own.
         response["Content-Security-Policy"] = CSP
+        # A page made to be embedded (the web-chat widget) names the sites that may frame
+        # it: ``response.frame_ancestors = ["https://www.example.gov.cn"]``.
+        ancestors = getattr(response, "frame_ancestors", None)
+        if ancestors:
+            response["Content-Security-Policy"] = CSP.replace(
+                "frame-ancestors 'none'", "frame-ancestors " + " ".join(ancestors)
+            )
         response.setdefault("Permissions-Policy", "camera=(), geolocation=(), microphone=(self)")
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:

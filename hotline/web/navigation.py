@@ -43,6 +43,9 @@ BUSINESS = (
 
 NAVIGATION: list[NavItem] = [
     NavItem("首页", "home", "home", everyone=True),
+    NavItem("坐席工作台", "contact_desk", "headset", permissions=("contact.handle",)),
+    NavItem("回拨任务", "contact_callbacks", "telephone-outbound", permissions=("contact.handle",)),
+    NavItem("班长席", "contact_floor", "display", permissions=("contact.supervise",)),
     NavItem("受理登记", "order_create", "order_new", permissions=("workorders.create",)),
     NavItem("工单查询", "orders", "orders", permissions=("workorders.view",)),
     NavItem("派单台", "dispatch_desk", "dispatch", permissions=("workorders.dispatch",)),

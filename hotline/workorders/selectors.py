@@ -457,3 +457,51 @@ def merge_candidates(viewer: User, order: WorkOrder, *, limit: int = 10) -> list
         platform=order.platform_id
     )
     return list(candidates[:limit])
+
+
+# --- intake from a contact session (坐席工作台 → 生成工单) --------------------------------------
+
+# The order channel a contact channel becomes.
+SESSION_CHANNELS = {
+    "voice": "phone",
+    "webchat": "web",
+    "wechat": "wechat",
+    "sms": "sms",
+    "email": "email",
+    "weibo": "weibo",
+    "fax": "fax",
+}
+
+
+def intake_from_session(viewer: User, session_id) -> dict:
+    """The intake form's initial values from a contact session the viewer may open: its
+    reference, the channel, the citizen's name and phone, the subject as the title, and
+    what the citizen wrote as the content. NotFound for anyone else's session."""
+    from hotline.contact.models import Message
+    from hotline.contact.selectors import session_for
+    from hotline.core.errors import NotFound
+
+    try:
+        session = session_for(viewer, int(session_id))
+    except (TypeError, ValueError):
+        raise NotFound("会话不存在") from None
+    profile = session.citizen
+    phones = [i.value for i in profile.identities.all() if i.kind == "phone"] if profile else []
+    if session.channel in ("voice", "sms") and session.address:
+        phones.insert(0, session.address)
+    written = [
+        m.body.strip()
+        for m in session.messages.filter(
+            direction=Message.Direction.INBOUND, kind=Message.Kind.TEXT
+        ).order_by("at", "pk")
+        if m.body.strip()
+    ]
+    return {
+        "session_ref": session.ref,
+        "channel": SESSION_CHANNELS.get(session.channel, "phone"),
+        "caller_name": profile.name if profile else "",
+        "caller_phone": phones[0] if phones else "",
+        "title": session.subject[:100],
+        "content": "\n".join(written)[:5000],
+        "address": profile.address if profile else "",
+    }

@@ -814,6 +814,7 @@ DRAFT_FIELDS = (
     "address",
     "confidential",
     "answer",
+    "session_ref",
 )
 
 
@@ -1049,6 +1050,19 @@ def notify_order_event(order_pk: int, action: str, step: "Step | None" = None) -
         to_role("dispatcher", kind="order.replied", title=f"办结待审 {order.number}", body=text)
     elif action == "review-reply" and state == State.CALLBACK_PENDING:
         to_role("callback", kind="order.callback", title=f"待回访 {order.number}", body=text)
+    elif action == "merge" and order.merged_into_id:
+        # the units handling the master learn that one more citizen asks the same
+        master = order.merged_into
+        units = master.assignments.filter(state__in=ACTIVE_BRANCH_STATES).values_list(
+            "unit_id", flat=True
+        )
+        supervision.notify_people(
+            supervision.unit_staff(set(units)),
+            link=f"/orders/{master.number}/",
+            kind="order.merge",
+            title=f"重复诉求并入 {master.number}",
+            body=f"{order.number}：{text}",
+        )
     elif action == "create" and state == State.SUBMITTED and order.urgency == "critical":
         to_role(
             "dispatcher",

@@ -386,14 +386,23 @@ def test_transfer_to_agent_queue_and_leader_keeps_history(cc, agent, make_user, 
     with pytest.raises(Unprocessable):
         services.session_transfer(actor=a, session=s, summary="", to_agent=b, now=at(210))
     s = services.session_transfer(
-        actor=a, session=s, summary="市民投诉噪音，需社保专席", to_agent=b, now=at(210)
+        actor=a,
+        session=s,
+        summary="市民投诉噪音，需社保专席",
+        to_agent=b,
+        note="已核实地址",
+        now=at(210),
     )
     assert (s.agent_id, s.state) == (b.pk, SessionState.ACTIVE)
     assert presence(a).active_text == 0 and presence(b).active_text == 1
     history = selectors.session_history(s)
     assert [leg.summary for leg in history["legs"]] == ["市民投诉噪音，需社保专席", ""]
+    assert history["legs"][0].note == "已核实地址"  # for the agent taking over
     assert history["messages"][0].body == "我要投诉"
-    assert "已转接至坐席话务员乙" in history["messages"][-1].body
+    # the citizen hears of the next agent by work number, never by name
+    notice = history["messages"][-1].body
+    assert f"已转接至{b.employee_no}号客服" in notice or "已转接至热线客服" in notice
+    assert "话务员乙" not in notice
     # to a queue: waits again, at the front (its first queue time)
     arrive("other", now=at(215))  # goes to 甲 (idle)
     s = services.session_transfer(

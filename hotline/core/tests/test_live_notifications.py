@@ -16,16 +16,14 @@ import time
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from asgiref.testing import ApplicationCommunicator
-from django.conf import settings
 from django.db import connections, transaction
 from django.test import override_settings
 from playwright.sync_api import expect
 
-from hotline.asgi import application
 from hotline.conftest import PASSWORD
 from hotline.core import notify, services
 from hotline.core.models import Notification
+from hotline.testing import Socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,50 +40,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Page(ApplicationCommunicator):
-    """One page's socket, driven as Channels' ``WebsocketCommunicator`` drives one (that
-    class cannot be imported here: ``channels.testing`` needs daphne, which this project
-    does not install)."""
-
-    def __init__(self, headers):
-        scope = {
-            "type": "websocket",
-            "path": PATH,
-            "query_string": b"",
-            "headers": headers,
-            "subprotocols": [],
-        }
-        super().__init__(application, scope)
-
-    async def connect(self) -> bool:
-        await self.send_input({"type": "websocket.connect"})
-        return (await self.receive_output(timeout=WAIT))["type"] == "websocket.accept"
-
-    async def receive_json_from(self, timeout: float = WAIT):
-        output = await self.receive_output(timeout)
-        assert output["type"] == "websocket.send", output
-        return json.loads(output["text"])
-
-    async def disconnect(self):
-        await self.send_input({"type": "websocket.disconnect", "code": 1000})
-        await self.wait(timeout=3)
-
-
-def socket_for(client=None) -> Page:
+def socket_for(client=None) -> Socket:
     """A socket as a page of ``client`` (a signed-in test client) would open it."""
-    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
-    if client is not None:
-        session = client.cookies[settings.SESSION_COOKIE_NAME].value
-        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode()))
-    return Page(headers)
+    return Socket(PATH, client)
 
 
-async def closed_with(page: Page) -> int | None:
-    """Connect and return the close code the server answers with."""
-    assert await page.connect()  # accepted first, so that the browser learns why
-    output = await page.receive_output(timeout=WAIT)
-    assert output["type"] == "websocket.close", output
-    return output.get("code")
+async def closed_with(page: Socket) -> int | None:
+    return await page.closed_with()
 
 
 @pytest.fixture

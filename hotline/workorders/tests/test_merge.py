@@ -563,3 +563,29 @@ def test_merge_at_intake_in_the_browser(browser, live_server, wo, screenshot_dir
     errors = [e for e in agent.errors if "/ws/notifications/" not in e]
     assert errors == [], errors
     agent.close()
+
+
+# --- who learns of it ---------------------------------------------------------------------------
+
+
+def test_the_masters_units_are_told_and_the_citizen_follows_the_master(
+    wo, pair, act, drive, django_capture_on_commit_callbacks
+):
+    master, duplicate = pair
+    with django_capture_on_commit_callbacks(execute=True):
+        merge(act, wo.dispatcher, duplicate, master.number)
+    notices = list(Notification.objects.filter(kind="order.merge"))
+    assert [n.recipient for n in notices] == [wo.handler_a]  # unit A holds the master
+    notice = notices[0]
+    assert notice.title == f"重复诉求并入 {master.number}" and duplicate.number in notice.body
+    assert notice.link == f"/orders/{master.number}/"
+
+    # the duplicate's caller looks up their own number and sees the master's progress
+    drive(WorkOrder.objects.get(pk=master.pk), State.COMPLETED)
+    from django.test import Client
+
+    page = Client().post("/track/", {"number": duplicate.number, "phone": PHONE})
+    html = page.content.decode()
+    assert page.status_code == 200 and duplicate.number in html
+    assert "已合并办理" in html and "已办结" in html
+    assert master.number not in html  # another citizen's order number stays private

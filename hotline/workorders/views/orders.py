@@ -81,6 +81,8 @@ class IntakeForm(forms.Form):
     attachments = forms.FileField(
         label="附件", required=False, widget=MultipleFileInput(attrs={"multiple": True})
     )
+    # the contact session the order comes from (生成工单 in the workbench)
+    session_ref = forms.CharField(max_length=40, required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -174,6 +176,12 @@ def order_create(request):
     elif draft is not None:
         form = IntakeForm(initial=draft.data)
         phone = str(draft.data.get("caller_phone", ""))
+    elif request.GET.get("session"):
+        _, initial = pages.attempt(
+            request, lambda: selectors.intake_from_session(request.user, request.GET["session"])
+        )
+        form = IntakeForm(initial=initial)
+        phone = initial["caller_phone"]
     else:
         form = IntakeForm(initial={"caller_phone": phone} if phone else None)
     return render(
@@ -226,6 +234,7 @@ def _intake(request, form: IntakeForm, *, direct: bool, merge_into: str = ""):
                 confidential=data["confidential"],
                 direct=direct,
                 answer=data["answer"] if direct else "",
+                session_ref=data["session_ref"],
             )
             for upload in uploads:
                 services.attachment_add(actor=request.user, order=order, upload=upload)

@@ -63,14 +63,41 @@ def public_view(number: str, phone: str) -> dict | None:
             "caller_phone",
             "answer",
             "completed_at",
+            "closed_at",
+            "merged_into",
             "platform_id",
         )
         .first()
     )
     if order is None or _phone(order.caller_phone) != phone:
         return None
-    # (time, rank, milestone): at the same moment 办结 comes before 回访
     steps = [(order.created_at, 0, Milestone(order.created_at, "受理", "您的诉求已登记受理"))]
+    shown = order
+    if order.state == State.MERGED and order.merged_into_id:
+        # 并单: the citizen follows the order that now carries the matter
+        shown = order.merged_into
+        merged_at = order.closed_at or order.created_at
+        steps.append(
+            (merged_at, 1, Milestone(merged_at, "已合并办理", "与同一事项的其他诉求合并办理"))
+        )
+        steps += [step for step in _progress(shown) if step[0] >= merged_at]
+    else:
+        steps += _progress(order)
+    milestones = [m for _, _, m in sorted(steps, key=lambda s: (s[0], s[1]))]
+    return {
+        "number": order.number,
+        "state_label": shown.state_label,
+        "type_label": order.get_order_type_display(),
+        "created_at": order.created_at,
+        "milestones": milestones,
+        "hotline": order.platform.hotline_number if order.platform_id else "12345",
+    }
+
+
+def _progress(order) -> list:
+    """(time, rank, milestone) of an order after intake: at the same moment 办结 comes
+    before 回访."""
+    steps = []
     events = order.events.filter(action__in=("dispatch", "redispatch", "callback"))
     for event in events.order_by("at", "pk"):
         if event.action == "callback":
@@ -81,15 +108,7 @@ def public_view(number: str, phone: str) -> dict | None:
             steps.append((event.at, 1, Milestone(event.at, "已派单", text)))
     if order.state in (State.COMPLETED, State.ARCHIVED) and order.completed_at:
         steps.append((order.completed_at, 1, Milestone(order.completed_at, "已办结", order.answer)))
-    milestones = [m for _, _, m in sorted(steps, key=lambda s: (s[0], s[1]))]
-    return {
-        "number": order.number,
-        "state_label": order.state_label,
-        "type_label": order.get_order_type_display(),
-        "created_at": order.created_at,
-        "milestones": milestones,
-        "hotline": order.platform.hotline_number if order.platform_id else "12345",
-    }
+    return steps
 
 
 def _over_budget(request) -> bool:

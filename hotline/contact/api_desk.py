@@ -1,0 +1,378 @@
+"""Agent workbench API (坐席工作台), tag 坐席工作台 — what the workbench page and the load
+simulator call; live changes arrive on the ``/ws/desk/`` socket (``consumers``):
+
+    GET   /api/contact/desk                          → state, settings, sessions, queues, today
+    POST  /api/contact/agent/state  {event, reason}  → the agent's state (sign_in, sign_in_busy,
+                                                        ready, not_ready, sign_out)
+    PATCH /api/contact/agent/settings  {…}           → the agent's settings (状态设置)
+    GET   /api/contact/sessions/{id}                 → the session with messages, legs, citizen
+    GET   /api/contact/sessions/{id}/messages?after= → messages after an id
+    POST  /api/contact/sessions/{id}/messages {body} → 201 the message (text)
+    POST  /api/contact/sessions/{id}/files  (multipart "file") → 201 the message (image/file)
+    POST  /api/contact/sessions/{id}/accept | end    → the session
+    POST  /api/contact/sessions/{id}/close  {summary}            → the session (会话小结)
+    POST  /api/contact/sessions/{id}/transfer {to_queue | to_agent | to_leader, summary, note}
+    GET   /api/contact/transfer-targets              → queues and signed-in agents
+    GET   /api/contact/citizens/{id}                 → profile, identities, history (screen pop)
+
+A verb the state does not allow → 409, a bad field → 422, someone else's session → 404.
+"""
+
+import datetime as dt
+
+from django.utils import timezone
+from ninja import Field, File, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from hotline.core.errors import NotFound, Unprocessable
+from hotline.core.masking import mask_phone
+from hotline.core.models import User
+from hotline.core.services import require
+
+from . import live, selectors, services
+from .lifecycle import NOT_READY_REASONS, agent_state_label
+from .models import Message, Queue
+
+router = Router(tags=["坐席工作台"])
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+
+class PresenceOut(Schema):
+    presence: str
+    activity: str
+    reason: str
+    state: str = Field(..., description="看得见的状态：签出、示闲、小休、会话中、整理 …")
+    since: dt.datetime
+    active_text: int
+    active_voice: int
+    text_capacity: int
+    handles_voice: bool
+    handles_text: bool
+    wrap_up_enabled: bool
+    wrap_up_seconds: int
+    after_wrap_up: str
+    auto_accept: bool
+
+
+def _presence(p) -> dict:
+    return {
+        **{f: getattr(p, f) for f in PresenceOut.model_fields if f != "state"},
+        "state": agent_state_label(p.presence, p.activity, p.reason),
+    }
+
+
+class SessionBrief(Schema):
+    id: int
+    ref: str
+    channel: str
+    channel_label: str
+    state: str
+    state_label: str
+    address: str
+    subject: str
+    citizen: int | None
+    citizen_name: str
+    queue: str
+    emergency: bool
+    offered_at: dt.datetime | None
+    answered_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    last_inbound_at: dt.datetime | None
+
+
+PHONE_CHANNELS = frozenset({"voice", "sms", "fax"})
+PHONE_IDENTITIES = frozenset({"phone", "fax"})
+
+
+def _shown_address(channel_or_kind: str, value: str, phone_like: frozenset) -> str:
+    """Phone numbers are masked here as everywhere (138****5678); revealing one is its
+    own audited act (``phone.reveal``), not a side effect of opening a chat."""
+    return mask_phone(value) if channel_or_kind in phone_like else value
+
+
+def _brief(s) -> dict:
+    return {
+        "id": s.pk,
+        "ref": s.ref,
+        "channel": s.channel,
+        "channel_label": s.get_channel_display(),
+        "state": s.state,
+        "state_label": s.state_label,
+        "address": _shown_address(s.channel, s.address, PHONE_CHANNELS),
+        "subject": s.subject,
+        "citizen": s.citizen_id,
+        "citizen_name": str(s.citizen) if s.citizen_id else "",
+        "queue": s.queue.name if s.queue_id else "",
+        "emergency": s.emergency,
+        "offered_at": s.offered_at,
+        "answered_at": s.answered_at,
+        "ended_at": s.ended_at,
+        "last_inbound_at": s.last_inbound_at,
+    }
+
+
+class MessageOut(Schema):
+    id: int
+    session: int
+    direction: str
+    kind: str
+    body: str
+    at: str
+    sender: str
+    attachment: str
+    attachment_name: str
+    delivery: str
+
+
+class LegOut(Schema):
+    agent: str
+    note: str = Field("", description="转接备注（转出坐席留给接手坐席）")
+    offered_at: dt.datetime
+    answered_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    end: str
+    summary: str
+
+
+class SessionOut(SessionBrief):
+    summary: str
+    satisfaction: str
+    messages: list[MessageOut]
+    legs: list[LegOut]
+
+
+class DeskOut(Schema):
+    now: dt.datetime = Field(..., description="服务器时间（页面计时以此校准）")
+    presence: PresenceOut
+    sessions: list[SessionBrief]
+    queues: list[dict]
+    today: dict
+    not_ready_reasons: dict[str, str]
+
+
+class StateIn(Schema):
+    event: str = Field(..., description="sign_in | sign_in_busy | ready | not_ready | sign_out")
+    reason: str = Field("busy", description="示忙原因：busy break meal meeting training")
+
+
+class SettingsIn(Schema):
+    text_capacity: int | None = None
+    wrap_up_enabled: bool | None = None
+    wrap_up_seconds: int | None = None
+    after_wrap_up: str | None = None
+    auto_accept: bool | None = None
+    handles_voice: bool | None = None
+    handles_text: bool | None = None
+
+
+class MessageIn(Schema):
+    body: str = Field(..., max_length=5000)
+
+
+class CloseIn(Schema):
+    summary: str = Field(..., max_length=2000)
+
+
+class TransferIn(Schema):
+    to_queue: int | None = None
+    to_agent: int | None = None
+    to_leader: bool = False
+    summary: str = Field(..., max_length=2000)
+    note: str = Field("", max_length=200)
+
+
+# --- the agent ------------------------------------------------------------------------------
+
+
+@router.get("/desk", response=DeskOut, summary="工作台概览")
+def desk(request):
+    require(request.user, "contact.handle")
+    overview = selectors.desk_overview(request.user)
+    return {
+        "now": timezone.now(),
+        "presence": _presence(overview["presence"]),
+        "sessions": [_brief(s) for s in overview["sessions"]],
+        "queues": overview["queues"],
+        "today": overview["today"],
+        "not_ready_reasons": NOT_READY_REASONS,
+    }
+
+
+@router.post("/agent/state", response=PresenceOut, summary="签入、示闲、示忙、签出")
+def agent_state(request, payload: StateIn):
+    user = request.user
+    verbs = {
+        "sign_in": lambda: services.agent_sign_in(actor=user),
+        "sign_in_busy": lambda: services.agent_sign_in(actor=user, ready=False),
+        "ready": lambda: services.agent_ready(actor=user),
+        "not_ready": lambda: services.agent_not_ready(actor=user, reason=payload.reason),
+        "sign_out": lambda: services.agent_sign_out(actor=user),
+    }
+    if payload.event not in verbs:
+        raise Unprocessable(
+            "操作须为：sign_in、sign_in_busy、ready、not_ready、sign_out", field="event"
+        )
+    return _presence(verbs[payload.event]())
+
+
+@router.patch("/agent/settings", response=PresenceOut, summary="状态设置")
+def agent_settings(request, payload: SettingsIn):
+    presence = services.agent_settings_update(
+        actor=request.user, **payload.model_dump(exclude_unset=True)
+    )
+    return _presence(presence)
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+def _session_out(session) -> dict:
+    history = selectors.session_history(session)
+    return {
+        **_brief(session),
+        "summary": session.summary,
+        "satisfaction": session.satisfaction,
+        "messages": [live.message_payload(m) for m in history["messages"]],
+        "legs": [
+            {
+                "agent": leg.agent.display_name,
+                "offered_at": leg.offered_at,
+                "answered_at": leg.answered_at,
+                "ended_at": leg.ended_at,
+                "end": leg.get_end_display() if leg.end else "",
+                "summary": leg.summary,
+                "note": leg.note,
+            }
+            for leg in history["legs"]
+        ],
+    }
+
+
+@router.get("/sessions/{session_id}", response=SessionOut, summary="会话详情")
+def session_detail(request, session_id: int):
+    return _session_out(selectors.session_for(request.user, session_id))
+
+
+@router.get("/sessions/{session_id}/messages", response=list[MessageOut], summary="会话消息")
+def session_messages(request, session_id: int, after: int = 0):
+    session = selectors.session_for(request.user, session_id)
+    return [live.message_payload(m) for m in selectors.session_messages(session, after=after)]
+
+
+@router.post("/sessions/{session_id}/messages", response={201: MessageOut}, summary="发送文字消息")
+def session_send(request, session_id: int, payload: MessageIn):
+    session = selectors.session_for(request.user, session_id)
+    message = services.message_send(actor=request.user, session=session, body=payload.body)
+    return Status(201, live.message_payload(message))
+
+
+@router.post("/sessions/{session_id}/files", response={201: MessageOut}, summary="发送图片或文件")
+def session_send_file(request, session_id: int, file: File[UploadedFile]):
+    session = selectors.session_for(request.user, session_id)
+    name = (file.name or "").lower()
+    kind = Message.Kind.IMAGE if name.endswith((".jpg", ".jpeg", ".png")) else Message.Kind.FILE
+    message = services.message_send(
+        actor=request.user, session=session, kind=kind, body="", attachment=file
+    )
+    return Status(201, live.message_payload(message))
+
+
+@router.post("/sessions/{session_id}/accept", response=SessionOut, summary="接起会话")
+def session_accept(request, session_id: int):
+    session = selectors.session_for(request.user, session_id)
+    return _session_out(services.session_accept(actor=request.user, session=session))
+
+
+@router.post("/sessions/{session_id}/end", response=SessionOut, summary="结束会话")
+def session_end(request, session_id: int):
+    session = selectors.session_for(request.user, session_id)
+    return _session_out(services.session_end(actor=request.user, session=session))
+
+
+@router.post("/sessions/{session_id}/close", response=SessionOut, summary="填写会话小结并关闭")
+def session_close(request, session_id: int, payload: CloseIn):
+    session = selectors.session_for(request.user, session_id)
+    return _session_out(
+        services.session_close(actor=request.user, session=session, summary=payload.summary)
+    )
+
+
+@router.post("/sessions/{session_id}/transfer", response=SessionOut, summary="转接或升级")
+def session_transfer(request, session_id: int, payload: TransferIn):
+    session = selectors.session_for(request.user, session_id)
+    to_queue = to_agent = None
+    if payload.to_queue is not None:
+        to_queue = Queue.objects.filter(
+            pk=payload.to_queue, platform_id=session.platform_id
+        ).first()
+        if to_queue is None:
+            raise NotFound("队列不存在")
+    if payload.to_agent is not None:
+        to_agent = User.objects.filter(pk=payload.to_agent, platform_id=session.platform_id).first()
+        if to_agent is None:
+            raise NotFound("坐席不存在")
+    moved = services.session_transfer(
+        actor=request.user,
+        session=session,
+        summary=payload.summary,
+        to_queue=to_queue,
+        to_agent=to_agent,
+        to_leader=payload.to_leader,
+        note=payload.note,
+    )
+    return _session_out(moved)
+
+
+@router.get("/transfer-targets", summary="可转接的队列与坐席")
+def transfer_targets(request):
+    require(request.user, "contact.handle")
+    targets = selectors.transfer_targets(request.user)
+    return {
+        "queues": [{"id": q.pk, "name": q.name} for q in targets["queues"]],
+        "agents": [
+            {
+                "id": p.agent_id,
+                "name": p.agent.display_name,
+                "state": agent_state_label(p.presence, p.activity, p.reason),
+                "has_room": p.active_voice == 0 and p.active_text < p.text_capacity,
+            }
+            for p in targets["agents"]
+        ],
+    }
+
+
+@router.get("/citizens/{profile_id}", summary="来电人档案与历史（弹屏）")
+def citizen(request, profile_id: int):
+    require(request.user, "contact.handle")
+    profile = selectors.citizen_for(request.user, profile_id)
+    history = selectors.citizen_history(profile, viewer=request.user)
+    return {
+        "id": profile.pk,
+        "name": profile.name,
+        "gender": profile.gender,
+        "address": profile.address,
+        "note": profile.note,
+        "is_vip": profile.is_vip,
+        "identities": [
+            {
+                "kind": i.kind,
+                "kind_label": i.get_kind_display(),
+                "value": _shown_address(i.kind, i.value, PHONE_IDENTITIES),
+            }
+            for i in profile.identities.all()
+        ],
+        "sessions": [_brief(s) for s in history["sessions"][:20]],
+        "orders": [
+            {
+                "number": o.number,
+                "title": o.title,
+                "state": o.state,
+                "state_label": o.state_label,
+                "created_at": o.created_at,
+                "in_transit": o in history["in_transit"],
+            }
+            for o in history["orders"]
+        ],
+    }

@@ -1,0 +1,110 @@
+"""The connector interface and what every connector shares: outbound attempts, retries,
+per-channel limits."""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from hotline.core.errors import HotlineError, Unprocessable
+
+log = logging.getLogger(__name__)
+
+# Seconds before the 2nd, 3rd … attempt of a remote delivery; after the last, dead letter.
+RETRY_DELAYS = (10, 60, 300, 900)
+
+
+def agent_name(user) -> str:
+    """How an agent is named to citizens on every channel: a work number, never the
+    person's name."""
+    if user is None:
+        return ""
+    return f"{user.employee_no}号客服" if user.employee_no else "热线客服"
+
+
+class Unverified(HotlineError):
+    """Inbound that fails the channel's verification (signature, token, credentials):
+    refused with a 4xx and logged, never turned into a session."""
+
+    status = 403
+
+
+class DeliveryError(Exception):
+    """The remote side did not take an outbound message (down, refused); retried."""
+
+
+@dataclass
+class Inbound:
+    """One normalised inbound item of any channel."""
+
+    address: str  # the citizen's identity on the channel (visitor id, openid, phone …)
+    kind: str = "text"  # Message.Kind: text, image, file, location — or "event"
+    body: str = ""
+    attachment: object = None  # an uploaded file (Django File) for image/file
+    external_id: str = ""  # the channel's id of the message, for de-duplication
+    event: str = ""  # for kind "event": subscribe, leave, rate …
+    data: dict = field(default_factory=dict)
+
+
+class Connector:
+    """Subclasses set ``channel`` and implement :meth:`send`; the rest has defaults."""
+
+    channel: str = ""
+    label: str = ""
+    # True: deliver in the request that wrote the message (no remote call, e.g. web chat's
+    # own socket); False: the worker delivers, with retries.
+    deliver_inline: bool = False
+    max_length: int = 2000  # characters of one text message
+    media_kinds: frozenset = frozenset({"text", "image", "file"})
+
+    # --- outbound -------------------------------------------------------------------------
+
+    def check_outbound(self, kind: str, body: str, attachment) -> None:
+        """Per-channel limits, told to the agent before anything is stored."""
+        if kind not in self.media_kinds:
+            raise Unprocessable(f"{self.label}渠道不支持发送此类消息", field="kind")
+        if len(body or "") > self.max_length:
+            raise Unprocessable(
+                f"{self.label}消息最长 {self.max_length} 字，当前 {len(body)} 字", field="body"
+            )
+
+    def send(self, message) -> str:
+        """Put one outbound message on the wire; return the channel's id for it (or "").
+        Raise :class:`DeliveryError` when the far side did not take it."""
+        raise NotImplementedError
+
+    def attempt(self, message, now: dt.datetime | None = None) -> str:
+        """One delivery attempt with its bookkeeping; returns the new delivery state."""
+        from .. import services
+
+        now = now or timezone.now()
+        try:
+            external_id = self.send(message)
+        except DeliveryError as error:
+            log.warning("delivery of message %s failed: %s", message.pk, error)
+            updated = services.message_delivery(message=message, status="failed", error=str(error))
+            return self.after_failure(updated, now)
+        updated = services.message_delivery(message=message, status="sent", external_id=external_id)
+        return updated.delivery
+
+    def after_failure(self, message, now: dt.datetime) -> str:
+        """Schedule the next attempt, or give up (dead letter) after the last."""
+        from .. import services
+
+        if message.attempts >= len(RETRY_DELAYS) + 1 or self.deliver_inline:
+            return services.message_delivery(message=message, status="dead").delivery
+        services.message_delivery(message=message, status="retrying")
+        from ..tasks import deliver_message
+
+        deliver_message.schedule((message.pk,), delay=RETRY_DELAYS[message.attempts - 1])
+        return "retrying"
+
+    # --- what the citizen is told -----------------------------------------------------------
+
+    def session_changed(self, session_id: int, kind: str) -> None:
+        """A fact of the session was recorded (queued, assigned, ended …). Channels that
+        can show state do; the others rely on the notices sent as messages."""
+
+    def inbound_stored(self, message_id: int) -> None:
+        """A citizen's message was stored (e.g. to echo it to the citizen's other tabs)."""

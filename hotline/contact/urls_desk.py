@@ -1,0 +1,9 @@
+"""Routes of the desk pages: 坐席工作台 (views_desk)."""
+
+from django.urls import path
+
+from . import views_desk
+
+urlpatterns = [
+    path("desk/", views_desk.desk, name="contact_desk"),
+]
