@@ -22,10 +22,21 @@ idle close — the queue is in the database, so a restart loses nothing.
 """
 
 import datetime as dt
+import time
 import uuid
+from collections import Counter
 
-from django.db import transaction
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from hotline.core.errors import Conflict
@@ -51,6 +62,7 @@ from .models import (
     QueueEntry,
     Session,
     SessionLeg,
+    SessionParticipant,
     Strategy,
 )
 
@@ -410,6 +422,66 @@ def _refuse(session: Session, queue: Queue, now: dt.datetime, reason: str, text:
     return None
 
 
+# --- routing settings, read once and kept briefly ------------------------------------------------
+
+
+class RoutingSettings:
+    """The queues of each platform and the skill levels of each agent, as routing reads
+    them on every decision. Kept in the process for ``TTL`` seconds: a change made here
+    (a queue or a skill saved through the ORM) clears it at once, a change made by another
+    process is seen within ``TTL`` — "routing settings changed live take effect < 5 s"."""
+
+    TTL = 2.0
+
+    def __init__(self):
+        self.clear()
+
+    def clear(self, *args, **kwargs) -> None:
+        self._queues: dict[int, tuple[float, dict[int, Queue]]] = {}
+        self._levels: dict[int, tuple[float, dict[int, int]]] = {}
+
+    def _fresh(self, kept, load):
+        now = time.monotonic()
+        if kept is not None and now - kept[0] < self.TTL:
+            return kept[1], None
+        value = load()
+        return value, (now, value)
+
+    def queues(self, platform_id: int) -> dict[int, Queue]:
+        """The active queues of a platform by id (with their skill and overflow targets)."""
+        value, kept = self._fresh(
+            self._queues.get(platform_id),
+            lambda: {
+                q.pk: q
+                for q in Queue.objects.filter(platform_id=platform_id, is_active=True)
+                .select_related("skill")
+                .order_by("pk")
+            },
+        )
+        if kept:
+            self._queues[platform_id] = kept
+        return value
+
+    def queue(self, queue: Queue) -> Queue | None:
+        """The current settings of ``queue``; None when it is no longer active."""
+        return self.queues(queue.platform_id).get(queue.pk)
+
+    def levels(self, agent_id: int) -> dict[int, int]:
+        """The agent's skill levels by skill id."""
+        value, kept = self._fresh(
+            self._levels.get(agent_id),
+            lambda: dict(
+                UserSkill.objects.filter(user_id=agent_id).values_list("skill_id", "level")
+            ),
+        )
+        if kept:
+            self._levels[agent_id] = kept
+        return value
+
+
+routing_settings = RoutingSettings()
+
+
 # --- routing ------------------------------------------------------------------------------------
 
 
@@ -450,14 +522,17 @@ def _has_work():
     )
 
 
-def eligible_agents(queue: Queue, *, voice: bool, level: int):
+def _room(voice: bool | None) -> Q:
+    """Presence rows with a free place for a call (True), a chat (False) or either (None)."""
+    call = Q(handles_voice=True, active_voice=0, active_text=0)
+    chat = Q(handles_text=True, active_voice=0, active_text__lt=F("text_capacity"))
+    return call if voice is True else chat if voice is False else call | chat
+
+
+def eligible_agents(queue: Queue, *, voice: bool | None, level: int):
     """Presence rows that may take a contact of this queue now (capacity included)."""
     qs = AgentPresence.objects.filter(platform_id=queue.platform_id, presence=Presence.READY)
-    qs = qs.exclude(activity=Activity.WRAP_UP)
-    if voice:
-        qs = qs.filter(handles_voice=True, active_voice=0, active_text=0)
-    else:
-        qs = qs.filter(handles_text=True, active_voice=0, active_text__lt=F("text_capacity"))
+    qs = qs.exclude(activity=Activity.WRAP_UP).filter(_room(voice))
     if queue.skill_id:
         qs = qs.annotate(skill_level=_skill_level_of(queue)).filter(skill_level__gte=level)
     return qs
@@ -477,30 +552,43 @@ def _claim_agent(queue: Queue, entry: QueueEntry, level: int, *, only_agent=None
     return presence
 
 
+def decide_for_queue(
+    queue: Queue, now: dt.datetime, *, blocked: set | None = None, only_agent=None
+) -> tuple[QueueEntry, AgentPresence] | None:
+    """The routing decision on the contact's side (an arrival, the sweep): the best
+    waiting entry of ``queue`` that an agent can take, and that agent by the queue's
+    strategy — both locked. Call inside a transaction."""
+    blocked = set() if blocked is None else blocked
+    entries = (
+        QueueEntry.objects.filter(queue_id=queue.pk, claimed_by__isnull=True)
+        .order_by("rank_at", "pk")
+        .select_for_update(skip_locked=True, of=("self",))[:ENTRY_BATCH]
+    )
+    for entry in entries:
+        level = required_level(queue, (now - entry.first_entered_at).total_seconds())
+        # an agent was missing at a lower requirement: none can serve a higher one
+        if any(v == entry.voice and lv <= level for v, lv in blocked):
+            continue
+        presence = _claim_agent(queue, entry, level, only_agent=only_agent)
+        if presence is None:
+            blocked.add((entry.voice, level))
+            continue
+        return entry, presence
+    return None
+
+
 def offer_next(
     queue: Queue, *, now: dt.datetime | None = None, blocked: set | None = None, only_agent=None
 ) -> Session | None:
     """One claim: the best waiting entry of ``queue`` that an agent can take, with the
     best agent by the queue's strategy; None when nothing can be assigned now."""
     now = now or timezone.now()
-    blocked = set() if blocked is None else blocked
     with transaction.atomic():
-        entries = (
-            QueueEntry.objects.filter(queue=queue, claimed_by__isnull=True)
-            .order_by("rank_at", "pk")
-            .select_for_update(skip_locked=True, of=("self",))[:ENTRY_BATCH]
-        )
-        for entry in entries:
-            level = required_level(queue, (now - entry.first_entered_at).total_seconds())
-            # an agent was missing at a lower requirement: none can serve a higher one
-            if any(v == entry.voice and lv <= level for v, lv in blocked):
-                continue
-            presence = _claim_agent(queue, entry, level, only_agent=only_agent)
-            if presence is None:
-                blocked.add((entry.voice, level))
-                continue
-            return _assign(entry, presence, queue, now)
-    return None
+        decided = decide_for_queue(queue, now, blocked=blocked, only_agent=only_agent)
+        if decided is None:
+            return None
+        entry, presence = decided
+        return _assign(entry, presence, queue, now)
 
 
 def _assign(entry: QueueEntry, presence: AgentPresence, queue: Queue, now) -> Session:
@@ -557,8 +645,12 @@ def _assign(entry: QueueEntry, presence: AgentPresence, queue: Queue, now) -> Se
 
 def route(queue: Queue, *, now: dt.datetime | None = None, only_agent=None) -> list[Session]:
     """Assign as many waiting contacts of ``queue`` as agents can take now."""
-    queue = Queue.objects.get(pk=queue.pk)  # settings changed live take effect at once
-    if not queue.is_active:
+    now = now or timezone.now()
+    queue = routing_settings.queue(queue)
+    if queue is None:
+        return []
+    # under a backlog nobody has room: one indexed look, no locks
+    if not eligible_agents(queue, voice=None, level=1).exists():
         return []
     assigned, blocked = [], set()
     for _ in range(ROUTE_LIMIT):
@@ -572,38 +664,110 @@ def route(queue: Queue, *, now: dt.datetime | None = None, only_agent=None) -> l
 def queues_of_agent(presence: AgentPresence) -> list[Queue]:
     """The active queues of the agent's platform it is a member of (no skill required, or
     the agent holds the skill at any level)."""
-    skills = UserSkill.objects.filter(user_id=presence.agent_id, skill_id=OuterRef("skill_id"))
-    return list(
-        Queue.objects.filter(platform_id=presence.platform_id, is_active=True)
-        .filter(Q(skill__isnull=True) | Exists(skills))
-        .select_related("skill")
+    levels = routing_settings.levels(presence.agent_id)
+    return [
+        queue
+        for queue in routing_settings.queues(presence.platform_id).values()
+        if not queue.skill_id or queue.skill_id in levels
+    ]
+
+
+FIRST_LOOK = 3  # waiting entries per queue an agent's decision reads first
+
+
+def _candidates(queues: list[Queue], voices: list[bool], per_queue: int) -> list[tuple]:
+    """``(id, queue id, first queued, rank)`` of the first ``per_queue`` waiting entries of
+    each queue, in one statement: one index range per queue (``entry_queue_rank``), joined
+    with UNION ALL — a window over all waiting entries would sort the whole backlog. Raw
+    SQL because the ORM cannot limit each part of a union on SQLite; no locks."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(c) for c in ("id", "queue_id", "first_entered_at", "rank_at"))
+    voice_in = ", ".join(["%s"] * len(voices))
+    part = (
+        f"SELECT * FROM (SELECT {columns} FROM {quote(QueueEntry._meta.db_table)} "
+        f"WHERE {quote('queue_id')} = %s AND {quote('claimed_by_id')} IS NULL "
+        f"AND {quote('voice')} IN ({voice_in}) "
+        f"ORDER BY {quote('rank_at')}, {quote('id')} LIMIT %s) AS {{alias}}"
     )
+    sql = " UNION ALL ".join(part.format(alias=f"q{i}") for i in range(len(queues)))
+    params = [value for q in queues for value in (q.pk, *voices, per_queue)]
+    return [
+        (entry.pk, entry.queue_id, entry.first_entered_at, entry.rank_at)
+        for entry in QueueEntry.objects.raw(sql, params)
+    ]
+
+
+def _best_per_queue(rows, queues: dict, levels: dict, now) -> list[tuple]:
+    """For each queue, the first entry the agent may take (skill level, widened by the
+    wait), scored by rank less the agent's skill bonus; best first."""
+    best = {}
+    for entry_id, queue_id, first_entered_at, rank_at in rows:
+        if queue_id in best:
+            continue
+        queue = queues[queue_id]
+        agent_level = levels.get(queue.skill_id, 0)
+        if queue.skill_id and agent_level < required_level(
+            queue, (now - first_entered_at).total_seconds()
+        ):
+            continue
+        bonus = dt.timedelta(seconds=agent_level * queue.skill_bonus_seconds)
+        best[queue_id] = (rank_at - bonus, queue_id, entry_id)
+    return sorted(best.values())
+
+
+def _first(queryset):
+    """The first row of a query without the ``ORDER BY pk`` that ``.first()`` adds."""
+    return next(iter(queryset[:1]), None)
+
+
+def decide_for_agent(
+    agent_id: int, now: dt.datetime
+) -> tuple[AgentPresence, QueueEntry, Queue] | None:
+    """The routing decision on the agent's side (示闲, a session ended, wrap-up over): the
+    best waiting contact across the agent's queues — earliest rank first, less the skill
+    bonus the agent earns in each queue — that the agent may take now. Locks the agent,
+    then the entry (a concurrent router skips it). Call inside a transaction."""
+    presence = _first(AgentPresence.objects.select_for_update().filter(agent_id=agent_id))
+    if presence is None or presence.activity == Activity.WRAP_UP:
+        return None
+    voices = [voice for voice in (False, True) if has_room(presence, voice)]
+    if not voices:
+        return None  # full: no query about queues at all
+    levels = routing_settings.levels(agent_id)
+    queues = {q.pk: q for q in queues_of_agent(presence)}
+    if not queues:
+        return None
+    # the first few of each queue nearly always hold the answer; a deeper look only when
+    # none of them is one this agent may take
+    for per_queue in (FIRST_LOOK, ENTRY_BATCH):
+        rows = _candidates(list(queues.values()), voices, per_queue)
+        for _, queue_id, entry_id in _best_per_queue(rows, queues, levels, now):
+            # lock the chosen entry; a concurrent router may have taken it since the read
+            locked = _first(
+                QueueEntry.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+                    pk=entry_id, claimed_by__isnull=True
+                )
+            )
+            if locked is not None:
+                return presence, locked, queues[queue_id]
+        read = Counter(queue_id for _, queue_id, _, _ in rows)
+        if all(count < per_queue for count in read.values()):
+            break  # every waiting entry was read already
+    return None
 
 
 def agent_freed(agent_id: int, *, now: dt.datetime | None = None) -> list[Session]:
-    """An agent became available (示闲, a session ended, wrap-up over): offer it the best
-    waiting contacts across its queues — earliest rank first, less the skill bonus the
-    agent earns in each queue — until its capacity is used."""
+    """An agent became available: give it the best waiting contacts, one decision at a
+    time, until its capacity is used or nobody it may serve is waiting."""
     now = now or timezone.now()
-    presence = AgentPresence.objects.filter(agent_id=agent_id).first()
-    if presence is None:
-        return []
-    levels = dict(UserSkill.objects.filter(user_id=agent_id).values_list("skill_id", "level"))
-    scored = []
-    for queue in queues_of_agent(presence):
-        head = (
-            QueueEntry.objects.filter(queue=queue, claimed_by__isnull=True)
-            .order_by("rank_at", "pk")
-            .values_list("rank_at", flat=True)
-            .first()
-        )
-        if head is None:
-            continue
-        bonus = levels.get(queue.skill_id, 0) * queue.skill_bonus_seconds
-        scored.append((head - dt.timedelta(seconds=bonus), queue.pk, queue))
     assigned = []
-    for _, _, queue in sorted(scored, key=lambda item: item[:2]):
-        assigned += route(queue, now=now, only_agent=agent_id)
+    for _ in range(ROUTE_LIMIT):
+        with transaction.atomic():
+            decided = decide_for_agent(agent_id, now)
+            if decided is None:
+                break
+            presence, entry, queue = decided
+            assigned.append(_assign(entry, presence, queue, now))
     return assigned
 
 
@@ -813,7 +977,22 @@ def end_session(session_id: int, now, *, reason: str, actor_agent_id=None) -> in
         )
         if reason == "idle":
             system_message(session, "您好，由于长时间未收到您的消息，本次会话已结束。", now)
+        end_participations(session, now)
         if presence is not None:
             take_place(presence, session.is_voice, -1)
             settle_agent(presence, now, answered_ended=True)
         return session.agent_id
+
+
+def end_participations(session: Session, now) -> None:
+    """The session ended: whoever joined it beside the agent (强插, invited colleagues and
+    unit staff) is out, with reason ``ended``, and the screens are told."""
+    for participation in list(
+        SessionParticipant.objects.select_related("user").filter(
+            session_id=session.pk, left_at__isnull=True
+        )
+    ):
+        SessionParticipant.objects.filter(pk=participation.pk).update(
+            left_at=now, left_reason=SessionParticipant.Left.ENDED
+        )
+        live.participant_changed(session, participation.user, joined=False, role=participation.role)

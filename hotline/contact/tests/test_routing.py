@@ -89,6 +89,24 @@ def test_eligibility_widens_with_wait(cc, agent, arrive):
     assert Session.objects.get(pk=session.pk).agent_id == junior.pk
 
 
+def test_a_freed_agent_skips_contacts_it_may_not_serve_yet(cc, agent, arrive):
+    """Emergencies rank first but, just arrived, still need a level-4 agent; a level-2
+    agent who becomes free takes the first contact its level allows, however deep in the
+    queue (deeper than the few an agent's decision reads first)."""
+    services.queue_update(actor=None, queue=cc.shebao, min_skill_level=4, widen_after_seconds=60)
+    waited = arrive("s-waited", queue=cc.shebao, now=at(0))
+    urgent = [
+        arrive(f"s-urgent{i}", queue=cc.shebao, now=at(170 + i), emergency=True)
+        for i in range(acd.FIRST_LOOK + 1)
+    ]
+    junior = agent("初级", level=2, ready=False, now=at(180))
+    services.agent_ready(actor=junior, now=at(181))  # waited 181 s: level 2 suffices
+    assert Session.objects.get(pk=waited.pk).agent_id == junior.pk
+    assert {s.state for s in Session.objects.filter(pk__in=[u.pk for u in urgent])} == {
+        SessionState.QUEUED
+    }
+
+
 # --- caller order ---------------------------------------------------------------------------------
 
 
