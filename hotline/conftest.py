@@ -17,8 +17,10 @@ import pathlib
 from types import SimpleNamespace
 
 import pytest
+from channels.layers import channel_layers
 from django.test import Client
 
+from hotline.contact.acd import routing_settings
 from hotline.core import audit, immutability, services, workdays
 from hotline.core.models import (
     CalendarDay,
@@ -68,12 +70,17 @@ def _fresh_process_state():
     workdays.forget()
     SecurityPolicy.forget()
     synonyms.forget()
+    routing_settings.clear()
     token = audit.set_origin(audit.Origin())
     yield
     audit.reset_origin(token)
     workdays.forget()
     SecurityPolicy.forget()
     synonyms.forget()
+    # a fresh channel layer per test: each test drives its sockets on an event loop of
+    # its own, and the Redis layer refuses to receive on a second loop while a socket
+    # left open by an earlier test still counts as receiving on the first
+    channel_layers.backends.clear()
 
 
 def _ensure_seed() -> None:

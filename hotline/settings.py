@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "hotline.workorders",
     "hotline.knowledge",
     "hotline.contact",
+    "hotline.groups",
     "hotline.web",
 ]
 
@@ -126,6 +127,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- bus, cache, worker ---------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Pushes a screen has not yet taken (a desk or a chat whose process is busy) wait in its
+# channel; past this many the bus drops the newest, so the default 100 is far too few for
+# a burst of contacts.
+CHANNEL_CAPACITY = 2000
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -133,7 +138,10 @@ if REDIS_URL:
             # redis-py 8 reads with a 5 s socket timeout by default, which cuts the layer's
             # blocking 5 s BZPOPMIN and closes every idle WebSocket (channels_redis#422):
             # allow the blocking read, still notice a Redis that has gone away.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "capacity": CHANNEL_CAPACITY,
+            },
         }
     }
     CACHES = {
@@ -146,7 +154,12 @@ if REDIS_URL:
         "immediate": False,
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHANNEL_CAPACITY},
+        }
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     HUEY = {
         "huey_class": "huey.SqliteHuey",
