@@ -20,6 +20,7 @@ from .core.api import router as core_router
 from .core.api import system_router
 from .core.auth import user_for_token
 from .core.errors import HotlineError
+from .groups.api import router as groups_router
 from .knowledge.api_articles import router as kb_articles_router
 from .knowledge.api_corrections import router as kb_corrections_router
 from .knowledge.api_search import router as kb_search_router
@@ -135,3 +136,4 @@ api.add_router("/", kb_corrections_router)
 api.add_router("/", kb_search_router)
 api.add_router("/contact/", contact_desk_router)
 api.add_router("/contact/", contact_floor_router)
+api.add_router("/", groups_router)

@@ -4,9 +4,12 @@ from django.urls import path
 
 from hotline.contact.consumers import DeskConsumer, WebchatConsumer
 from hotline.core.consumers import NotificationConsumer
+from hotline.groups.consumers import GuestGroupConsumer, StaffGroupConsumer
 
 websocket_urlpatterns: list = [
     path("ws/notifications/", NotificationConsumer.as_asgi()),
     path("ws/desk/", DeskConsumer.as_asgi()),
     path("ws/chat/<slug:platform>/<slug:entry>/", WebchatConsumer.as_asgi()),
+    path("ws/groups/<int:group_id>/", StaffGroupConsumer.as_asgi()),
+    path("ws/g/", GuestGroupConsumer.as_asgi()),
 ]

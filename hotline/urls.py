@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("hotline.knowledge.urls_corrections")),
     path("", include("hotline.knowledge.urls_search")),
     path("", include("hotline.contact.urls")),
+    path("", include("hotline.groups.urls")),
 ]
 
 handler400 = "hotline.web.views.bad_request"

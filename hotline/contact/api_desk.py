@@ -14,6 +14,11 @@ simulator call; live changes arrive on the ``/ws/desk/`` socket (``consumers``):
     POST  /api/contact/sessions/{id}/transfer {to_queue | to_agent | to_leader, summary, note}
     GET   /api/contact/transfer-targets              → queues and signed-in agents
     GET   /api/contact/citizens/{id}                 → profile, identities, history (screen pop)
+    POST  /api/contact/sessions/{id}/rating-request  → the session (邀请评价; 409 once rated)
+    GET   /api/contact/sessions/{id}/invite-candidates?q= → staff and unit staff to invite
+    POST  /api/contact/sessions/{id}/participants {user} → 201 the participant (多方会话)
+    DELETE /api/contact/sessions/{id}/participants/{user} → leave (oneself) or remove (the agent)
+    GET   /api/contact/assists                       → the chats the caller is invited into
 
 A verb the state does not allow → 409, a bad field → 422, someone else's session → 404.
 """
@@ -136,9 +141,28 @@ class LegOut(Schema):
     summary: str
 
 
+class ParticipantOut(Schema):
+    user: int
+    name: str = Field(..., description="姓名（工作人员之间可见）")
+    shown_as: str = Field(..., description="来电人看到的称呼：工号或单位，不含姓名")
+    unit: str
+    role: str = Field(..., description="supervisor 班长强插 | invited 受邀协助")
+    role_label: str
+    invited_by: str
+    joined_at: dt.datetime
+    left_at: dt.datetime | None
+    left_reason: str
+    satisfaction: str = Field(..., description="本次会话的满意度，全体参与人共享")
+
+
 class SessionOut(SessionBrief):
     summary: str
     satisfaction: str
+    rating_requested_at: dt.datetime | None
+    my_role: str = Field(
+        ..., description="查看者在会话中的身份：agent | invited | supervisor | viewer"
+    )
+    participants: list[ParticipantOut]
     messages: list[MessageOut]
     legs: list[LegOut]
 
@@ -228,12 +252,27 @@ def agent_settings(request, payload: SettingsIn):
 # --- sessions -------------------------------------------------------------------------------
 
 
-def _session_out(session) -> dict:
+def _my_role(session, user) -> str:
+    if user is None:
+        return "viewer"
+    if session.agent_id == user.pk:
+        return "agent"
+    if selectors.invited_in(user, session) is not None:
+        return "invited"
+    if selectors.barged_in(user, session):
+        return "supervisor"
+    return "viewer"
+
+
+def _session_out(session, user=None) -> dict:
     history = selectors.session_history(session)
     return {
         **_brief(session),
         "summary": session.summary,
         "satisfaction": session.satisfaction,
+        "rating_requested_at": session.rating_requested_at,
+        "my_role": _my_role(session, user),
+        "participants": selectors.session_participants(session),
         "messages": [live.message_payload(m) for m in history["messages"]],
         "legs": [
             {
@@ -252,7 +291,7 @@ def _session_out(session) -> dict:
 
 @router.get("/sessions/{session_id}", response=SessionOut, summary="会话详情")
 def session_detail(request, session_id: int):
-    return _session_out(selectors.session_for(request.user, session_id))
+    return _session_out(selectors.session_for(request.user, session_id), request.user)
 
 
 @router.get("/sessions/{session_id}/messages", response=list[MessageOut], summary="会话消息")
@@ -282,20 +321,21 @@ def session_send_file(request, session_id: int, file: File[UploadedFile]):
 @router.post("/sessions/{session_id}/accept", response=SessionOut, summary="接起会话")
 def session_accept(request, session_id: int):
     session = selectors.session_for(request.user, session_id)
-    return _session_out(services.session_accept(actor=request.user, session=session))
+    return _session_out(services.session_accept(actor=request.user, session=session), request.user)
 
 
 @router.post("/sessions/{session_id}/end", response=SessionOut, summary="结束会话")
 def session_end(request, session_id: int):
     session = selectors.session_for(request.user, session_id)
-    return _session_out(services.session_end(actor=request.user, session=session))
+    return _session_out(services.session_end(actor=request.user, session=session), request.user)
 
 
 @router.post("/sessions/{session_id}/close", response=SessionOut, summary="填写会话小结并关闭")
 def session_close(request, session_id: int, payload: CloseIn):
     session = selectors.session_for(request.user, session_id)
     return _session_out(
-        services.session_close(actor=request.user, session=session, summary=payload.summary)
+        services.session_close(actor=request.user, session=session, summary=payload.summary),
+        request.user,
     )
 
 
@@ -322,7 +362,7 @@ def session_transfer(request, session_id: int, payload: TransferIn):
         to_leader=payload.to_leader,
         note=payload.note,
     )
-    return _session_out(moved)
+    return _session_out(moved, request.user)
 
 
 @router.get("/transfer-targets", summary="可转接的队列与坐席")
@@ -375,4 +415,84 @@ def citizen(request, profile_id: int):
             }
             for o in history["orders"]
         ],
+    }
+
+
+# --- 满意度调查 and 多方会话 ---------------------------------------------------------------------
+
+
+class InviteIn(Schema):
+    user: int = Field(..., description="受邀人员的用户编号（见 invite-candidates）")
+
+
+class CandidateOut(Schema):
+    id: int
+    name: str
+    employee_no: str
+    kind: str = Field(..., description="staff 热线工作人员 | unit 承办单位人员")
+    kind_label: str
+    unit: str
+    team: str
+    state: str = Field(..., description="坐席当前状态（签入过的工作人员）")
+
+
+class AssistOut(Schema):
+    sessions: list[SessionBrief]
+    ratings: dict = Field(..., description="我参与会话的满意度（按五个等级计数与满意率）")
+
+
+@router.post("/sessions/{session_id}/rating-request", response=SessionOut, summary="邀请评价")
+def session_request_rating(request, session_id: int):
+    session = selectors.session_for(request.user, session_id)
+    updated = services.session_request_rating(actor=request.user, session=session)
+    return _session_out(updated, request.user)
+
+
+@router.get(
+    "/sessions/{session_id}/invite-candidates",
+    response=list[CandidateOut],
+    summary="查找可邀请的人员（多方会话）",
+)
+def invite_candidates(request, session_id: int, q: str = ""):
+    require(request.user, "contact.handle")
+    session = selectors.session_for(request.user, session_id)
+    return selectors.invite_candidates(request.user, session, q)
+
+
+@router.post(
+    "/sessions/{session_id}/participants",
+    response={201: ParticipantOut},
+    summary="邀请人员加入会话（多方会话）",
+)
+def session_invite(request, session_id: int, payload: InviteIn):
+    session = selectors.session_for(request.user, session_id)
+    invitee = User.objects.filter(pk=payload.user, is_active=True).first()
+    if invitee is None:
+        raise NotFound("受邀人员不存在")
+    joined = services.session_invite(actor=request.user, session=session, invitee=invitee)
+    shown = [p for p in selectors.session_participants(session) if p["user"] == joined.user_id]
+    return Status(201, shown[-1])
+
+
+@router.delete(
+    "/sessions/{session_id}/participants/{user_id}",
+    response=list[ParticipantOut],
+    summary="退出会话（本人）或移出受邀人员（坐席）",
+)
+def session_participant_remove(request, session_id: int, user_id: int):
+    session = selectors.session_for(request.user, session_id)
+    user = User.objects.filter(pk=user_id, platform_id=session.platform_id).first()
+    if user is None:
+        raise NotFound("参与人不存在")
+    services.session_participant_remove(actor=request.user, session=session, user=user)
+    return selectors.session_participants(session)
+
+
+@router.get("/assists", response=AssistOut, summary="会话协助：我受邀参与的会话")
+def assists(request):
+    if not selectors.may_assist(request.user):
+        raise NotFound("您不能参与会话协助")
+    return {
+        "sessions": [_brief(s) for s in selectors.assist_sessions(request.user)],
+        "ratings": selectors.participant_ratings(request.user),
     }

@@ -1,7 +1,9 @@
 """The contact center's WebSockets.
 
 ``/ws/desk/`` — an agent's workbench or a supervisor's seat (signed in; ``contact.handle``
-or ``contact.supervise``). It joins ``desk.<user id>`` at once; a supervisor may also ask
+or ``contact.supervise``), or the 会话协助 page of staff who may be invited into a chat
+(who may then watch the sessions they are invited into). It joins ``desk.<user id>`` at
+once; a supervisor may also ask
 ``{"type": "watch_floor"}`` (every agent and fact of the platform) and
 ``{"type": "watch_session", "id": N}`` / ``{"type": "unwatch_session", "id": N}``
 (``watch_floor`` is answered with ``{"event": "watching", "what": "floor"}`` once joined,
@@ -43,18 +45,27 @@ def _desk_admission(user):
     if user.must_change_password:
         return CLOSE_FORBIDDEN
     if not (user.can("contact.handle") or user.can("contact.supervise")):
-        return CLOSE_FORBIDDEN
+        from .selectors import may_assist
+
+        if not may_assist(user):  # staff who may be invited into a chat (会话协助)
+            return CLOSE_FORBIDDEN
     return None
 
 
 @database_sync_to_async
 def _may_watch_session(user, session_id) -> bool:
-    from .models import Session
+    """A supervisor watches any session of its platform; an invited person the session
+    it is invited into (多方会话), while the invitation is open."""
+    from .models import Session, SessionParticipant
 
-    return (
-        user.can("contact.supervise")
-        and Session.objects.filter(pk=session_id, platform_id=user.platform_id).exists()
-    )
+    if user.can("contact.supervise"):
+        return Session.objects.filter(pk=session_id, platform_id=user.platform_id).exists()
+    return SessionParticipant.objects.filter(
+        session_id=session_id,
+        user_id=user.pk,
+        role=SessionParticipant.Role.INVITED,
+        left_at__isnull=True,
+    ).exists()
 
 
 class DeskConsumer(AsyncJsonWebsocketConsumer):

@@ -135,6 +135,26 @@ def message_created(message, session) -> None:
             after_commit(lambda: connector.inbound_stored(message_id))
 
 
+def participant_changed(session, user, *, joined: bool, role: str) -> None:
+    """Someone joined or left a session beside its agent (强插, an invited colleague or
+    unit staff): the agent's desk, the session's watchers, the floor and the
+    participant's own pages learn who is in."""
+    publish(
+        [
+            session_group(session.pk),
+            desk_group(session.agent_id or 0),
+            desk_group(user.pk),
+            floor_group(session.platform_id),
+        ],
+        "participant",
+        session=session.pk,
+        user=user.pk,
+        name=user.display_name,
+        role=str(role),
+        joined=joined,
+    )
+
+
 def message_payload(message) -> dict:
     """A message as pages and the citizen's page render it."""
     return {

@@ -409,6 +409,8 @@ class Session(models.Model):
         "满意度", max_length=8, blank=True, choices=[(s, s) for s in SATISFACTION]
     )
     satisfaction_at = models.DateTimeField("评价时间", null=True, blank=True)
+    # 邀请评价: the agent sent the satisfaction request while the session was active
+    rating_requested_at = models.DateTimeField("邀请评价时间", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "会话"
@@ -677,6 +679,8 @@ class FactKind(models.TextChoices):
     TIMED_OUT = "timed_out", "排队超时"
     ENDED = "ended", "结束"
     CLOSED = "closed", "小结完成"
+    RATE_ASKED = "rate_asked", "邀请评价"
+    INVITED = "invited", "邀请协助"
 
 
 class ContactFact(AppendOnly):
@@ -747,20 +751,43 @@ class ListEntry(models.Model):
 
 
 class SessionParticipant(models.Model):
-    """强插: a supervisor who joined an agent's text session. The agent keeps the session
-    (its leg, its place, its summary); the supervisor writes into it beside the agent
-    until leaving, releasing (强拆) or taking it over (接管). Not a leg: the invariant "one
-    open leg per session" (one agent at a time) stays whole."""
+    """会话参与人: someone besides the session's agent who writes into a text session —
+    a supervisor who barged in (强插, ``role`` supervisor), or a colleague, back-office
+    staff or a handling unit's staff member the agent invited (多方会话, ``role``
+    invited). The agent keeps the session (its leg, its place, its summary); a participant
+    writes beside the agent until leaving, being removed, or the session's end. Not a leg:
+    the invariant "one open leg per session" (one agent at a time) stays whole."""
+
+    class Role(models.TextChoices):
+        SUPERVISOR = "supervisor", "班长强插"
+        INVITED = "invited", "受邀协助"
+
+    class Left(models.TextChoices):
+        LEFT = "left", "主动退出"
+        REMOVED = "removed", "坐席移出"
+        ENDED = "ended", "会话结束"
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="participants")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="班长", on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name="参与人", on_delete=models.PROTECT, related_name="+"
     )
-    joined_at = models.DateTimeField("强插时间")
+    role = models.CharField(
+        "参与方式", max_length=12, choices=Role.choices, default=Role.SUPERVISOR
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="邀请人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    joined_at = models.DateTimeField("加入时间")
     left_at = models.DateTimeField("退出时间", null=True, blank=True)
+    left_reason = models.CharField("退出方式", max_length=10, choices=Left.choices, blank=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "会话强插记录"
+        verbose_name = verbose_name_plural = "会话参与人"
         ordering = ["pk"]
         constraints = [
             models.UniqueConstraint(

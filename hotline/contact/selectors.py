@@ -257,6 +257,7 @@ def session_for(user, session_id: int) -> Session:
         or (session.needs_callback and user.can("contact.handle"))  # 回拨任务: any agent
         or session.callback_by_id == user.pk
         or session.legs.filter(agent_id=user.pk).exists()
+        or session.participants.filter(user_id=user.pk).exists()  # 多方会话, 强插
     ):
         raise NotFound("会话不存在或不是您接待的会话")
     return session
@@ -346,7 +347,10 @@ def barged_in(user, session: Session) -> bool:
     from .models import SessionParticipant
 
     return SessionParticipant.objects.filter(
-        session_id=session.pk, user_id=user.pk, left_at__isnull=True
+        session_id=session.pk,
+        user_id=user.pk,
+        role=SessionParticipant.Role.SUPERVISOR,
+        left_at__isnull=True,
     ).exists()
 
 
@@ -383,7 +387,9 @@ def floor_agents(viewer, now: dt.datetime | None = None) -> list[dict]:
         sessions.setdefault(session.agent_id, []).append(session)
     joined: dict[int, list[dict]] = {}
     for session_id, user_id, name in SessionParticipant.objects.filter(
-        session_id__in=[s.pk for s in open_sessions], left_at__isnull=True
+        session_id__in=[s.pk for s in open_sessions],
+        role=SessionParticipant.Role.SUPERVISOR,
+        left_at__isnull=True,
     ).values_list("session_id", "user_id", "user__display_name"):
         joined.setdefault(session_id, []).append({"id": user_id, "name": name})
     answered = dict(
@@ -578,3 +584,195 @@ def callback_tasks(user, *, done: bool = False, limit: int = 200) -> list[Sessio
     for session in sessions:
         session.left_text = "\n".join(texts.get(session.pk, []))
     return sessions
+
+
+# --- 满意度调查 and 多方会话 (inviting colleagues and handling units into a chat) ------------------
+
+
+def rating_open(session: Session) -> bool:
+    """May the citizen rate the session now (and so is the rating asked for)? After an
+    answered session ends, or while it is active once the agent sent the request
+    (邀请评价) — until the citizen has rated. The rating service and every channel's
+    connector read this one rule."""
+    if session.satisfaction or not session.answered_at:
+        return False
+    if session.state in (SessionState.WRAP_UP, SessionState.CLOSED):
+        return True
+    return session.state == SessionState.ACTIVE and session.rating_requested_at is not None
+
+
+def assist_people(platform_id: int):
+    """Who may be invited into a chat of a platform (多方会话): its active accounts holding
+    a business role — agents, leaders, back-office staff, and the staff of its handling
+    units. The three admin roles (三权分立) never see citizens' conversations."""
+    from hotline.core.models import RoleAssignment, User
+    from hotline.core.roles import ADMIN_ROLES
+
+    business = RoleAssignment.objects.exclude(role__in=ADMIN_ROLES).values("user_id")
+    return User.objects.filter(platform_id=platform_id, is_active=True, pk__in=business)
+
+
+def may_assist(user) -> bool:
+    """Can this person be invited into (and so open) chats at all?"""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and assist_people(user.platform_id).filter(pk=user.pk).exists()
+    )
+
+
+def invited_in(user, session: Session):
+    """The person's open invitation to the session (受邀协助), or None."""
+    from .models import SessionParticipant
+
+    return SessionParticipant.objects.filter(
+        session_id=session.pk,
+        user_id=user.pk,
+        role=SessionParticipant.Role.INVITED,
+        left_at__isnull=True,
+    ).first()
+
+
+def invite_candidates(viewer, session: Session, q: str = "", limit: int = 20) -> list[dict]:
+    """查找可邀请的人员: the platform's staff and its handling units' staff matching ``q``
+    (name, work number, account, unit), without the session's agent and those already
+    in. Staff of the hotline first (with their state now), then units."""
+    from .lifecycle import agent_state_label
+    from .models import SessionParticipant
+
+    q = (q or "").strip()[:50]
+    inside = set(
+        SessionParticipant.objects.filter(session_id=session.pk, left_at__isnull=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    people = (
+        assist_people(session.platform_id)
+        .exclude(pk__in=inside | {session.agent_id or 0, viewer.pk})
+        .select_related("unit", "team")
+    )
+    if q:
+        people = people.filter(
+            Q(display_name__icontains=q)
+            | Q(employee_no__icontains=q)
+            | Q(username__icontains=q)
+            | Q(unit__name__icontains=q)
+            | Q(unit__short_name__icontains=q)
+            | Q(team__name__icontains=q)
+        )
+    people = list(people.order_by("unit_id", "employee_no", "pk")[: limit * 2])
+    presences = {
+        p.agent_id: p for p in AgentPresence.objects.filter(agent_id__in=[u.pk for u in people])
+    }
+    rows = []
+    for user in people:
+        presence = presences.get(user.pk)
+        rows.append(
+            {
+                "id": user.pk,
+                "name": user.display_name or user.username,
+                "employee_no": user.employee_no,
+                "kind": "unit" if user.unit_id else "staff",
+                "kind_label": "承办单位" if user.unit_id else "热线工作人员",
+                "unit": (user.unit.short_name or user.unit.name) if user.unit_id else "",
+                "team": user.team.name if user.team_id else "",
+                "state": agent_state_label(presence.presence, presence.activity, presence.reason)
+                if presence
+                else "",
+            }
+        )
+    rows.sort(key=lambda r: r["kind"] == "unit")  # stable: staff first, then units
+    return rows[:limit]
+
+
+def session_participants(session: Session) -> list[dict]:
+    """Who besides the agent took part in the session — invited staff and supervisors,
+    in or gone — each with the session's 满意度, which they share (满意度指标共享)."""
+    from .models import SessionParticipant
+
+    rows = []
+    for p in (
+        SessionParticipant.objects.filter(session_id=session.pk)
+        .select_related("user__unit", "invited_by")
+        .order_by("pk")
+    ):
+        rows.append(
+            {
+                "user": p.user_id,
+                "name": p.user.display_name or p.user.username,
+                "shown_as": _shown_as(p.user),
+                "unit": (p.user.unit.short_name or p.user.unit.name) if p.user.unit_id else "",
+                "role": p.role,
+                "role_label": p.get_role_display(),
+                "invited_by": p.invited_by.display_name if p.invited_by_id else "",
+                "joined_at": p.joined_at,
+                "left_at": p.left_at,
+                "left_reason": p.get_left_reason_display() if p.left_reason else "",
+                "satisfaction": session.satisfaction,
+            }
+        )
+    return rows
+
+
+def _shown_as(user) -> str:
+    from .connectors import agent_name
+
+    return agent_name(user)
+
+
+def assist_sessions(user) -> list[Session]:
+    """会话协助: the chats this person is invited into now (open invitation), oldest first."""
+    from .models import SessionParticipant
+
+    ids = SessionParticipant.objects.filter(
+        user_id=user.pk, role=SessionParticipant.Role.INVITED, left_at__isnull=True
+    ).values("session_id")
+    return list(
+        Session.objects.select_related("agent", "queue", "citizen")
+        .filter(pk__in=ids, state=SessionState.ACTIVE)
+        .order_by("answered_at", "pk")
+    )
+
+
+def assist_history(user, limit: int = 20) -> list[Session]:
+    """The chats this person took part in and has left (or that ended), newest first,
+    with the citizen's rating."""
+    from .models import SessionParticipant
+
+    ids = SessionParticipant.objects.filter(
+        user_id=user.pk, role=SessionParticipant.Role.INVITED
+    ).values("session_id")
+    return list(
+        Session.objects.select_related("agent")
+        .filter(pk__in=ids)
+        .exclude(pk__in=[s.pk for s in assist_sessions(user)])
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def participant_ratings(user, since=None, until=None) -> dict:
+    """满意度 of the sessions a person took part in — as an agent (a leg answered) or as
+    a participant (invited or barged in): the rating is shared by everyone who served
+    (满意度指标共享). Counts by the five levels, rated sessions, and the share rated
+    基本满意 or better (满意率)."""
+    from .models import SATISFACTION, SessionLeg, SessionParticipant
+
+    took_part = Q(
+        pk__in=SessionLeg.objects.filter(agent_id=user.pk, answered_at__isnull=False).values(
+            "session_id"
+        )
+    ) | Q(pk__in=SessionParticipant.objects.filter(user_id=user.pk).values("session_id"))
+    rated = Session.objects.filter(took_part).exclude(satisfaction="")
+    if since is not None:
+        rated = rated.filter(satisfaction_at__gte=since)
+    if until is not None:
+        rated = rated.filter(satisfaction_at__lt=until)
+    counts = dict(rated.order_by().values_list("satisfaction").annotate(n=Count("pk")))
+    levels = {level: counts.get(level, 0) for level in SATISFACTION}
+    total = sum(levels.values())
+    satisfied = sum(levels[level] for level in SATISFACTION[:3])
+    return {
+        "levels": levels,
+        "rated": total,
+        "satisfied_rate": round(satisfied / total, 3) if total else None,
+    }

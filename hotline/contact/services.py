@@ -56,7 +56,7 @@ from .models import (
     SessionParticipant,
     Strategy,
 )
-from .selectors import barged_in
+from .selectors import assist_people, barged_in, invited_in, rating_open
 
 # --- contacts arriving (system: the connectors and the media node call these) -----------------
 
@@ -280,6 +280,10 @@ def message_send(
         require(actor, "contact.supervise")
         if session.state != SessionState.ACTIVE:
             raise Conflict(f"会话当前为“{session.state_label}”，不能发送消息")
+    elif session.agent_id != actor.pk and invited_in(actor, session) is not None:
+        # 多方会话: the invitation is the right to write, while the session is active
+        if session.state != SessionState.ACTIVE:
+            raise Conflict(f"会话当前为“{session.state_label}”，不能发送消息")
     else:
         require(actor, "contact.handle")
         if session.agent_id != actor.pk:
@@ -401,21 +405,27 @@ def contact_abandon(*, session: Session, now=None) -> Session:
 
 
 def contact_rate(*, session: Session, satisfaction: str, now=None) -> Session:
-    """The citizen's rating at the end (满意度, adapted to the channel by its connector)."""
+    """The citizen's rating (满意度, adapted to the channel by its connector): at the end,
+    or while the session is active once the agent asked for it (邀请评价). Everyone who
+    served in the session shares it (its agents and participants)."""
     now = now or timezone.now()
     if satisfaction not in SATISFACTION:
         raise Unprocessable("满意度须为：" + "、".join(SATISFACTION), field="satisfaction")
     with transaction.atomic():
         locked = Session.objects.select_for_update().get(pk=session.pk)
-        if (
-            locked.state not in (SessionState.WRAP_UP, SessionState.CLOSED)
-            or not locked.answered_at
-        ):
-            raise Conflict("会话结束后才能评价")
         if locked.satisfaction:
             raise Conflict("本次会话已评价")
+        if not rating_open(locked):
+            raise Conflict("会话结束后才能评价")
         locked.satisfaction, locked.satisfaction_at = satisfaction, now
         locked.save(update_fields=["satisfaction", "satisfaction_at"])
+        # the agent and the participants see the rating arrive
+        live.publish(
+            [live.session_group(locked.pk), live.desk_group(locked.agent_id or 0)],
+            "rated",
+            session=locked.pk,
+            satisfaction=satisfaction,
+        )
     return locked
 
 
@@ -595,11 +605,13 @@ def session_accept(*, actor: User, session: Session, now=None) -> Session:
 
 def session_end(*, actor: User | None, session: Session, now=None) -> Session:
     """结束会话: by the agent (audited) or by the citizen (``actor=None``). The session
-    goes to wrap-up for its 会话小结; the agent's place is freed."""
+    goes to wrap-up for its 会话小结; the agent's place is freed; whoever was invited
+    in (or barged in) is out."""
     now = now or timezone.now()
     if actor is not None:
         _own_session(actor, session)
-    agent_id = acd.end_session(session.pk, now, reason="agent" if actor else "citizen")
+    with transaction.atomic():
+        agent_id = acd.end_session(session.pk, now, reason="agent" if actor else "citizen")
     if actor is not None:
         audit.record("contact.session.end", session, actor=actor)
     if agent_id:
@@ -1102,7 +1114,9 @@ def session_barge(*, actor: User, session: Session, now=None) -> SessionParticip
         audit.record(
             "contact.session.barge", locked, detail={"agent": locked.agent_id}, actor=actor
         )
-        _participants_changed(locked, actor, joined=True)
+        live.participant_changed(
+            locked, actor, joined=True, role=SessionParticipant.Role.SUPERVISOR
+        )
     return joined
 
 
@@ -1112,32 +1126,17 @@ def session_leave(*, actor: User, session: Session, now=None) -> None:
     require(actor, "contact.supervise")
     with transaction.atomic():
         left = SessionParticipant.objects.filter(
-            session=session, user=actor, left_at__isnull=True
-        ).update(left_at=now)
+            session=session,
+            user=actor,
+            role=SessionParticipant.Role.SUPERVISOR,
+            left_at__isnull=True,
+        ).update(left_at=now, left_reason=SessionParticipant.Left.LEFT)
         if not left:
             raise Conflict("您未强插该会话")
         audit.record("contact.session.leave", session, actor=actor)
-        _participants_changed(session, actor, joined=False)
-
-
-def _participants_changed(session: Session, actor: User, *, joined: bool) -> None:
-    """The agent's desk, the session's watchers and the floor learn who is in."""
-    live.publish(
-        [
-            live.session_group(session.pk),
-            live.desk_group(session.agent_id or 0),
-            live.floor_group(session.platform_id),
-        ],
-        "participant",
-        session=session.pk,
-        user=actor.pk,
-        name=actor.display_name,
-        joined=joined,
-    )
-
-
-def _leave_all(session: Session, now) -> None:
-    SessionParticipant.objects.filter(session=session, left_at__isnull=True).update(left_at=now)
+        live.participant_changed(
+            session, actor, joined=False, role=SessionParticipant.Role.SUPERVISOR
+        )
 
 
 def session_release(*, actor: User, session: Session, now=None) -> Session:
@@ -1156,7 +1155,6 @@ def session_release(*, actor: User, session: Session, now=None) -> Session:
             raise Conflict(f"会话当前为“{locked.state_label}”，不能强拆")
         acd.system_message(locked, RELEASE_NOTICE, now)
         agent_id = acd.end_session(locked.pk, now, reason="released")
-        _leave_all(locked, now)
         audit.record("contact.session.release", locked, detail={"agent": agent_id}, actor=actor)
     if agent_id:
         acd.agent_freed(agent_id, now=now)
@@ -1183,12 +1181,153 @@ def session_takeover(*, actor: User, session: Session, now=None) -> Session:
     )
     with transaction.atomic():
         SessionParticipant.objects.filter(session=moved, user=actor, left_at__isnull=True).update(
-            left_at=now
+            left_at=now, left_reason=SessionParticipant.Left.LEFT
         )
         audit.record(
             "contact.session.takeover", moved, detail={"from_agent": session.agent_id}, actor=actor
         )
     return moved
+
+
+# --- 满意度调查: 邀请评价 (the agent sends the rating request) -----------------------------------------
+
+RATING_NOTICE = "客服邀请您对本次服务进行评价：非常满意、满意、基本满意、不满意、非常不满意。"
+
+
+def session_request_rating(*, actor: User, session: Session, now=None) -> Session:
+    """邀请评价: while the session is active, the agent sends the satisfaction request to
+    the citizen; the channel's connector shows it in its own form (web chat: the rating
+    panel). Stored on the session, as a notice in the transcript and a fact. Asking again
+    before the citizen answered sends it again; after the rating, it is refused (409)."""
+    now = now or timezone.now()
+    _own_session(actor, session)
+    connector = connectors.for_channel(session.channel)
+    if connector is None or not connector.rates_on_request:
+        raise Conflict(f"{session.get_channel_display()}渠道暂不支持邀请评价")
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        if locked.satisfaction:
+            raise Conflict(f"来电人已评价（{locked.satisfaction}），不能再次邀请评价")
+        if locked.state == SessionState.WRAP_UP:
+            raise Conflict("会话已结束，评价窗口已自动发送给来电人")
+        if locked.state != SessionState.ACTIVE:
+            raise Conflict(f"会话当前为“{locked.state_label}”，只能在会话中邀请评价")
+        again = locked.rating_requested_at is not None
+        locked.rating_requested_at = now
+        locked.save(update_fields=["rating_requested_at"])
+        acd.system_message(locked, RATING_NOTICE, now)
+        acd.fact(FactKind.RATE_ASKED, locked, now, agent_id=actor.pk, again=again)
+        audit.record("contact.session.rating_request", locked, detail={"again": again}, actor=actor)
+        session_id = locked.pk
+        live.after_commit(lambda: connector.request_rating(Session.objects.get(pk=session_id)))
+    return locked
+
+
+# --- 多方会话: inviting colleagues and handling units' staff into a chat ----------------------------
+
+INVITE_NOTICE = "{who}已加入会话，将协助为您解答。"
+PARTICIPANT_LEFT_NOTICE = "{who}已退出会话。"
+
+
+def session_invite(*, actor: User, session: Session, invitee: User, now=None) -> SessionParticipant:
+    """多方会话: the session's agent (or a supervisor) invites another agent, back-office
+    staff or a handling unit's staff member of the platform into an active text session.
+    The invitee sees the transcript and writes into it (:func:`message_send`) beside the
+    agent; the citizen is told who joined by work number or unit, never by name."""
+    now = now or timezone.now()
+    _own_session(actor, session)
+    if session.platform_id != actor.platform_id:
+        raise NotFound("会话不存在")
+    if session.is_voice:
+        raise Conflict("语音通话不能邀请文字协助")
+    if invitee is None or not assist_people(session.platform_id).filter(pk=invitee.pk).exists():
+        raise Unprocessable("只能邀请本平台的工作人员或本平台承办单位的工作人员", field="user")
+    if invitee.pk in (session.agent_id, actor.pk):
+        raise Unprocessable("不能邀请会话的接待坐席本人", field="user")
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        if locked.state != SessionState.ACTIVE:
+            raise Conflict(f"会话当前为“{locked.state_label}”，不能邀请协助")
+        if SessionParticipant.objects.filter(
+            session=locked, user=invitee, left_at__isnull=True
+        ).exists():
+            raise Conflict(f"{invitee.display_name}已在会话中")
+        joined = SessionParticipant.objects.create(
+            session=locked,
+            user=invitee,
+            role=SessionParticipant.Role.INVITED,
+            invited_by=actor,
+            joined_at=now,
+        )
+        acd.system_message(locked, INVITE_NOTICE.format(who=connectors.agent_name(invitee)), now)
+        acd.fact(
+            FactKind.INVITED,
+            locked,
+            now,
+            agent_id=locked.agent_id,
+            user=invitee.pk,
+            unit=invitee.unit_id,
+        )
+        audit.record(
+            "contact.session.invite",
+            locked,
+            detail={"user": invitee.pk, "unit": invitee.unit_id},
+            actor=actor,
+        )
+        live.participant_changed(locked, invitee, joined=True, role=joined.role)
+        from django.urls import reverse
+
+        from hotline.core.notify import notify
+
+        notify(
+            recipients=[invitee],
+            kind="contact.invite",
+            title="邀请您协助在线会话",
+            body=f"{actor.display_name}邀请您加入会话 {locked.ref}，请在“会话协助”中查看并回复。",
+            link=reverse("contact_assist"),
+            key=f"contact.invite.{joined.pk}",
+        )
+    return joined
+
+
+def session_participant_remove(*, actor: User, session: Session, user: User, now=None):
+    """退出会话 (the invited person leaves: ``user`` is ``actor``) or 移出 (the session's
+    agent, or a supervisor, removes them). The citizen is told; the agent carries on."""
+    now = now or timezone.now()
+    own = user.pk == actor.pk
+    if not own:
+        _own_session(actor, session)
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        participation = (
+            SessionParticipant.objects.select_for_update()
+            .filter(
+                session=locked,
+                user=user,
+                role=SessionParticipant.Role.INVITED,
+                left_at__isnull=True,
+            )
+            .first()
+        )
+        if participation is None:
+            raise Conflict("您已不在该会话中" if own else f"{user.display_name}不在会话中")
+        participation.left_at = now
+        participation.left_reason = (
+            SessionParticipant.Left.LEFT if own else SessionParticipant.Left.REMOVED
+        )
+        participation.save(update_fields=["left_at", "left_reason"])
+        if locked.state == SessionState.ACTIVE:
+            acd.system_message(
+                locked, PARTICIPANT_LEFT_NOTICE.format(who=connectors.agent_name(user)), now
+            )
+        audit.record(
+            "contact.session.participant_leave" if own else "contact.session.participant_remove",
+            locked,
+            detail={"user": user.pk},
+            actor=actor,
+        )
+        live.participant_changed(locked, user, joined=False, role=participation.role)
+    return participation
 
 
 # --- announcements (公告) ----------------------------------------------------------------------------
@@ -1365,6 +1504,10 @@ AUDIT_LABELS = {
     "contact.session.leave": "班长退出强插",
     "contact.session.release": "班长强拆会话",
     "contact.session.takeover": "班长接管会话",
+    "contact.session.rating_request": "邀请来电人评价",
+    "contact.session.invite": "邀请人员加入会话",
+    "contact.session.participant_leave": "受邀人员退出会话",
+    "contact.session.participant_remove": "移出受邀人员",
     "contact.announcement.publish": "发布公告",
     "contact.announcement.withdraw": "撤回公告",
 }

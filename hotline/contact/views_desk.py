@@ -1,10 +1,15 @@
-"""坐席工作台 (the agent workbench): one page an agent works in all day.
+"""坐席工作台 (the agent workbench): one page an agent works in all day; and 会话协助, the
+page of staff invited into a chat (多方会话) — other agents, back-office staff, handling
+units' staff.
 
-The page is a static layout; ``static/contact/desk.js`` fills it from the workbench API
-(``api_desk``) and keeps it live over the ``/ws/desk/`` socket. What the script needs
-(addresses, the 示忙 reasons, the agent) travels in ``data-*`` attributes.
+The pages are static layouts; ``static/contact/desk.js`` and ``assist.js`` fill them from
+the workbench API (``api_desk``) and keep them live over the ``/ws/desk/`` socket. What
+the scripts need (addresses, the 示忙 reasons, the person) travels in ``data-*``
+attributes.
 """
 
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -13,6 +18,7 @@ from hotline.web import pages
 from hotline.web.templatetags.ui import SPRITE
 from hotline.workorders.services import ATTACHMENT_TYPES
 
+from . import selectors
 from .lifecycle import AGENT_CHOSEN_REASONS, NOT_READY_REASONS
 
 
@@ -39,5 +45,31 @@ def desk(request):
             "agent": user,
             # what message_send accepts (the same check as an order's attachments)
             "file_types": ",".join("." + ext for ext in sorted(ATTACHMENT_TYPES)),
+        },
+    )
+
+
+@login_required
+def assist(request):
+    """会话协助: the chats the person is invited into, each live with its transcript and a
+    composer; leaving is one click. Below, the chats taken part in before and the
+    citizens' ratings of them, which the person shares (满意度指标共享)."""
+    user = request.user
+    if not selectors.may_assist(user):
+        raise PermissionDenied("会话协助供热线工作人员和承办单位工作人员使用。")
+    ratings = selectors.participant_ratings(user)
+    return render(
+        request,
+        "contact/desk/assist.html",
+        {
+            "urls": {
+                "api": reverse("api:desk").removesuffix("desk"),
+                "socket": "/ws/desk/",
+                "sprite": static(SPRITE),
+            },
+            "me": user,
+            "ratings": ratings,
+            "levels": list(ratings["levels"].items()),
+            "history": selectors.assist_history(user),
         },
     )

@@ -45,12 +45,14 @@ NAVIGATION: list[NavItem] = [
     NavItem("首页", "home", "home", everyone=True),
     NavItem("坐席工作台", "contact_desk", "headset", permissions=("contact.handle",)),
     NavItem("回拨任务", "contact_callbacks", "telephone-outbound", permissions=("contact.handle",)),
+    NavItem("会话协助", "contact_assist", "people", roles=BUSINESS),
     NavItem("班长席", "contact_floor", "display", permissions=("contact.supervise",)),
     NavItem("受理登记", "order_create", "order_new", permissions=("workorders.create",)),
     NavItem("工单查询", "orders", "orders", permissions=("workorders.view",)),
     NavItem("派单台", "dispatch_desk", "dispatch", permissions=("workorders.dispatch",)),
     NavItem("本单位工单", "unit_portal", "inbox", permissions=("workorders.handle",)),
     NavItem("回访台", "callback_desk", "callback", permissions=("workorders.callback",)),
+    NavItem("群组交互", "groups", "chat-dots", roles=("agent", "team_leader", "unit_handler")),
     NavItem("站内提醒", "notifications", "bell", everyone=True),
     # 知识库 › 知识检索与收藏
     NavItem("知识检索", "kb_search", "search", "知识库", permissions=("kb.view",)),
@@ -89,6 +91,9 @@ NAVIGATION: list[NavItem] = [
     ),
     NavItem("账号管理", "accounts", "users", section="系统管理", permissions=("accounts.manage",)),
     NavItem("后台维护", "admin:index", "settings", section="系统管理", permissions=("org.manage",)),
+    NavItem(
+        "群组管理", "groups_manage", "chat-square-dots", "系统管理", permissions=("org.manage",)
+    ),
     NavItem(
         "角色分配", "security_roles", "shield", section="安全管理", permissions=("roles.assign",)
     ),

@@ -16,10 +16,13 @@ RETRY_DELAYS = (10, 60, 300, 900)
 
 
 def agent_name(user) -> str:
-    """How an agent is named to citizens on every channel: a work number, never the
-    person's name."""
+    """How staff are named to citizens on every channel: an agent by work number, a
+    handling unit's staff member by the unit (市人社局工作人员) — never the person's name."""
     if user is None:
         return ""
+    if user.unit_id:
+        unit = user.unit
+        return f"{unit.short_name or unit.name}工作人员"
     return f"{user.employee_no}号客服" if user.employee_no else "热线客服"
 
 
@@ -108,3 +111,17 @@ class Connector:
 
     def inbound_stored(self, message_id: int) -> None:
         """A citizen's message was stored (e.g. to echo it to the citizen's other tabs)."""
+
+    # --- 满意度调查: the rating request, in the channel's own form -----------------------------
+
+    #: Does this channel carry the agent's 邀请评价 (the satisfaction request while the
+    #: session is open)? The service refuses the request on channels that do not.
+    rates_on_request: bool = False
+
+    def request_rating(self, session) -> None:
+        """The agent asked the citizen to rate this session (邀请评价), after the request
+        was stored (``session.rating_requested_at``, a notice message in the transcript).
+        Each channel shows the five levels its own way — web chat opens its rating panel,
+        SMS or WeChat would send the levels as a numbered reply menu — and the answer comes
+        back as an inbound ``rate`` event (:func:`hotline.contact.services.contact_rate`)."""
+        raise NotImplementedError(f"{self.label}渠道暂不支持邀请评价")

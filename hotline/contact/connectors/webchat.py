@@ -97,7 +97,7 @@ def citizen_state(session) -> dict:
     """Where the citizen's session stands, for the page: waiting (with the 排队通报),
     with an agent, ended (and whether a rating is asked for)."""
     from ..lifecycle import SessionState
-    from ..selectors import queue_position
+    from ..selectors import queue_position, rating_open
 
     if session is None:
         return {"state": "none", "label": "", "session": None}
@@ -120,11 +120,7 @@ def citizen_state(session) -> dict:
             data["announcement"] = "正在为您接通客服，请稍候。"
     elif session.state == SessionState.ACTIVE:
         data["agent"] = agent_name(session.agent)
-    if (
-        session.state in (SessionState.WRAP_UP, SessionState.CLOSED)
-        and session.answered_at
-        and not session.satisfaction
-    ):
+    if rating_open(session):
         data["rate"] = True
     return data
 
@@ -153,6 +149,16 @@ class WebchatConnector(Connector):
         session = Session.objects.select_related("agent").filter(pk=session_id).first()
         if session is not None and session.address:
             self._push(session, {"event": "state", "state": citizen_state(session)})
+
+    rates_on_request = True
+
+    def request_rating(self, session) -> None:
+        """The page (or widget) opens its five-level rating panel at once, the same panel
+        it shows at the end; a page opened later finds it in the state (``rate``)."""
+        from ..models import Session
+
+        session = Session.objects.select_related("agent").get(pk=session.pk)
+        self._push(session, {"event": "state", "state": citizen_state(session)})
 
     def inbound_stored(self, message_id: int) -> None:
         from ..models import Message

@@ -10,6 +10,8 @@
  *   {"event":"delivery", session, message, delivery, error}          → a message's state
  *   {"event":"announcement", id, title, body, level, until, sender}  → the notices
  *   {"event":"announcement_withdrawn", id}                           → one notice less
+ *   {"event":"participant", session, user, name, role, joined}       → who is in (多方会话)
+ *   {"event":"rated", session, satisfaction}                         → the citizen rated
  * Actions go through the HTTP API (audited, CSRF-checked): the socket only listens.
  *
  * CSP-safe: no inline script or style, no eval; addresses come in data-* attributes of
@@ -18,6 +20,8 @@
  */
 (function () {
   "use strict";
+
+  var csrfToken = window.Hotline.csrfToken; // web/static/js/app.js
 
   var root = document.getElementById("cd");
   if (!root) return;
@@ -82,22 +86,6 @@
     // Only a path on this site: never "//host", "javascript:" or another origin.
     return typeof link === "string" && link.charAt(0) === "/" && link.charAt(1) !== "/" &&
       link.charAt(1) !== "\\" ? link : "";
-  }
-
-  function cookie(name) {
-    var parts = document.cookie ? document.cookie.split(";") : [];
-    for (var i = 0; i < parts.length; i++) {
-      var part = parts[i].trim();
-      if (part.substring(0, name.length + 1) === name + "=") {
-        return decodeURIComponent(part.substring(name.length + 1));
-      }
-    }
-    return "";
-  }
-
-  function csrfToken() {
-    var field = root.querySelector("input[name=csrfmiddlewaretoken]");
-    return cookie("csrftoken") || (field ? field.value : "");
   }
 
   function maskPhone(number) {
@@ -563,6 +551,7 @@
       tab.detail = detail;
       renderLegs(tab);
       detail.messages.forEach(function (m) { putMessage(tab, m, false); });
+      if (tab.id === activeId) renderInvited();
       if (tab.id === activeId) {
         renderChat();
         scrollDown(tab, true);
@@ -735,6 +724,10 @@
     $("cd-offer").hidden = !offered;
     $("cd-end").hidden = !active;
     $("cd-transfer-open").hidden = !active;
+    var text = b.channel !== "voice";
+    $("cd-invite-open").hidden = !active || !text;
+    renderRate(tab);
+    renderParty(tab);
     var orderLink = $("cd-order");
     orderLink.href = D.orderNew + "?session=" + encodeURIComponent(String(b.id));
     var input = $("cd-input");
@@ -1199,6 +1192,195 @@
     kbSearch((asked || tab.brief.subject || "").slice(0, 100));
   });
 
+  // --- 邀请评价 and 多方会话 (the rating request; colleagues and units invited in) -------------
+  function renderRate(tab) {
+    var b = tab.brief;
+    var d = tab.detail || {};
+    var button = $("cd-rate");
+    button.hidden = b.state !== "active" || b.channel === "voice";
+    var label = button.querySelector("span");
+    if (d.satisfaction) {
+      label.textContent = "已评价：" + d.satisfaction;
+      button.disabled = true;
+    } else {
+      label.textContent = d.rating_requested_at ? "再次邀请评价" : "邀请评价";
+      button.disabled = false;
+    }
+  }
+
+  function present(tab) {
+    var d = tab.detail || {};
+    return (d.participants || []).filter(function (p) { return !p.left_at; });
+  }
+
+  function personLabel(p) {
+    return p.name + (p.unit ? "（" + p.unit + "）" : "");
+  }
+
+  function renderParty(tab) {
+    var box = clear($("cd-party"));
+    var people = present(tab);
+    var d = tab.detail || {};
+    box.hidden = !people.length && !d.satisfaction;
+    if (box.hidden) return;
+    if (people.length) {
+      box.appendChild(icon("people"));
+      box.appendChild(el("span", "cd-party-title", "多方会话"));
+      people.forEach(function (p) {
+        var chip = el("span", "cd-party-chip cd-party-" + p.role);
+        chip.appendChild(el("span", "cd-party-role", p.role_label));
+        chip.appendChild(el("span", "cd-party-name", personLabel(p)));
+        chip.title = "来电人看到：" + p.shown_as;
+        box.appendChild(chip);
+      });
+    }
+    if (d.satisfaction) {
+      var rated = el("span", "cd-party-rated");
+      rated.appendChild(icon("star-fill"));
+      rated.appendChild(document.createTextNode("来电人评价：" + d.satisfaction));
+      box.appendChild(rated);
+    }
+  }
+
+  function onParticipant(data) {
+    var tab = tabs[data.session];
+    if (!tab) return;
+    loadSession(tab);
+    if (data.role === "invited") {
+      toast((data.name || "受邀人员") + (data.joined ? "已加入会话" : "已离开会话"), "ok");
+    }
+  }
+
+  function onRated(data) {
+    var tab = tabs[data.session];
+    if (!tab) return;
+    if (tab.detail) tab.detail.satisfaction = data.satisfaction;
+    if (tab.id === activeId) renderChat();
+    toast("来电人已评价：" + data.satisfaction, "ok");
+  }
+
+  $("cd-rate").addEventListener("click", async function () {
+    var tab = tabs[activeId];
+    if (!tab) return;
+    this.disabled = true;
+    try {
+      applySession(tab, await api("POST", "sessions/" + tab.id + "/rating-request"));
+      toast("已向来电人发送满意度评价窗口", "ok");
+    } catch (error) {
+      failed(error);
+      loadSession(tab);
+    } finally {
+      if (tabs[activeId] === tab) renderRate(tab);
+    }
+  });
+
+  var inviteSearch = 0; // the latest search (an older answer arriving late is dropped)
+
+  async function findPeople(q) {
+    var tab = tabs[activeId];
+    if (!tab) return;
+    var mine = ++inviteSearch;
+    var box = clear($("cd-invite-list"));
+    box.appendChild(el("p", "cd-muted", "正在查找……"));
+    try {
+      var people = await api("GET", "sessions/" + tab.id + "/invite-candidates?q=" +
+        encodeURIComponent(q || ""));
+      if (mine !== inviteSearch) return;
+      clear(box);
+      if (!people.length) {
+        box.appendChild(el("p", "cd-muted", q ? "没有找到“" + q + "”，请换个关键词。" : "没有可邀请的人员。"));
+        return;
+      }
+      var list = el("ul", "cd-invite-people");
+      people.forEach(function (p) {
+        var row = el("li", "cd-invite-person");
+        var who = el("div", "cd-invite-who");
+        who.appendChild(el("span", "cd-invite-name", p.name));
+        who.appendChild(el("span", "tag " + (p.kind === "unit" ? "cd-tag-unit" : "tag-kind"),
+          p.kind === "unit" ? p.unit : p.kind_label));
+        var meta = [];
+        if (p.employee_no) meta.push("工号 " + p.employee_no);
+        if (p.team) meta.push(p.team);
+        if (p.state) meta.push(p.state);
+        if (meta.length) who.appendChild(el("span", "cd-invite-meta", meta.join(" · ")));
+        row.appendChild(who);
+        var go = button("btn btn-sm btn-outline-primary cd-invite-go", "邀请", "person-plus");
+        go.dataset.user = String(p.id);
+        go.addEventListener("click", function () { invite(p, go); });
+        row.appendChild(go);
+        list.appendChild(row);
+      });
+      box.appendChild(list);
+    } catch (error) {
+      if (mine === inviteSearch) clear(box).appendChild(el("p", "cd-muted", error.detail));
+    }
+  }
+
+  async function invite(person, control) {
+    var tab = tabs[activeId];
+    if (!tab) return;
+    control.disabled = true;
+    formError("cd-invite-error", "");
+    try {
+      await api("POST", "sessions/" + tab.id + "/participants", { user: person.id });
+      toast("已邀请" + personLabel(person) + "加入会话", "ok");
+      control.closest("li").remove();
+      await loadSession(tab);
+    } catch (error) {
+      formError("cd-invite-error", error.detail);
+      control.disabled = false;
+    }
+  }
+
+  function renderInvited() {
+    var tab = tabs[activeId];
+    var box = clear($("cd-invite-in"));
+    var people = tab ? present(tab) : [];
+    if (!people.length) {
+      box.appendChild(el("p", "cd-muted", "暂无其他参与人。"));
+      return;
+    }
+    people.forEach(function (p) {
+      var row = el("div", "cd-invite-person");
+      var who = el("div", "cd-invite-who");
+      who.appendChild(el("span", "cd-invite-name", personLabel(p)));
+      who.appendChild(el("span", "tag tag-muted", p.role_label));
+      who.appendChild(el("span", "cd-invite-meta", "来电人看到：" + p.shown_as));
+      row.appendChild(who);
+      if (p.role === "invited") {
+        var out = button("btn btn-sm btn-outline-danger", "移出", "person-dash");
+        out.addEventListener("click", async function () {
+          out.disabled = true;
+          try {
+            await api("DELETE", "sessions/" + tab.id + "/participants/" + p.user);
+            toast(personLabel(p) + "已移出会话", "ok");
+            await loadSession(tab);
+          } catch (error) {
+            formError("cd-invite-error", error.detail);
+            out.disabled = false;
+          }
+        });
+        row.appendChild(out);
+      }
+      box.appendChild(row);
+    });
+  }
+
+  $("cd-invite-open").addEventListener("click", function () {
+    if (!tabs[activeId]) return;
+    formError("cd-invite-error", "");
+    $("cd-invite-q").value = "";
+    renderInvited();
+    var m = modal("cd-invite");
+    if (m) m.show();
+    findPeople("");
+  });
+
+  $("cd-invite-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    findPeople($("cd-invite-q").value.trim());
+  });
+
   // --- transfer / escalate ------------------------------------------------------------------
   var transferModal = null;
 
@@ -1537,6 +1719,12 @@
         break;
       case "delivery":
         onDelivery(data);
+        break;
+      case "participant":
+        onParticipant(data);
+        break;
+      case "rated":
+        onRated(data);
         break;
       case "announcement":
         putNotice(data, true);

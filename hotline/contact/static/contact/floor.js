@@ -14,6 +14,8 @@
 (function () {
   "use strict";
 
+  var csrfToken = window.Hotline.csrfToken; // web/static/js/app.js
+
   var root = document.getElementById("floor");
   var configNode = document.getElementById("floor-config");
   if (!root || !configNode) return;
@@ -56,12 +58,6 @@
     return svg;
   }
 
-  function csrfToken() {
-    var field = document.querySelector("input[name=csrfmiddlewaretoken]");
-    if (field) return field.value;
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
 
   function call(method, path, body) {
     var options = {

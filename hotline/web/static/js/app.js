@@ -28,6 +28,10 @@
     return cookie("csrftoken") || (field ? field.value : "");
   }
 
+  // for the pages' own scripts (desk, floor, groups …): one way to send the CSRF token
+  window.Hotline = window.Hotline || {};
+  window.Hotline.csrfToken = csrfToken;
+
   // --- confirmations --------------------------------------------------------------------
   document.addEventListener("submit", function (event) {
     var form = event.target;
