@@ -6,7 +6,7 @@ PORT   ?= 8000
 # The test suite's own settings: fast password hashing, tasks run inline, its own var dir.
 TEST_ENV := HOTLINE_VAR_DIR=$(CURDIR)/var/test HOTLINE_FAST_PASSWORD_HASHER=1 HOTLINE_TASKS_IMMEDIATE=1
 
-.PHONY: run test test-fast bench lint format screenshots install install-test clean docs
+.PHONY: run test test-fast test-load bench lint format screenshots install install-test clean docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +25,16 @@ install-test: $(VENV)/.installed-test
 
 ## make run — install, migrate, load the demo hotline (first time), serve http://127.0.0.1:$(PORT)
 run: install
-	$(BIN)/hotline init --demo --if-empty --orders 300
+	$(BIN)/hotline init --demo --if-empty --calls 10000 --orders 3000
 	$(BIN)/hotline run --port $(PORT)
 
 ## make test — install test dependencies and run every test (SQLite, or DATABASE_URL)
 test: install-test
 	$(TEST_ENV) $(BIN)/pytest -q -p no:cacheprovider
+
+## make test-load — the two-web-process load test (PostgreSQL + Redis: set DATABASE_URL, REDIS_URL)
+test-load: install-test
+	$(TEST_ENV) HOTLINE_LOAD_TESTS=1 $(BIN)/pytest -q -p no:cacheprovider hotline/contact/tests/test_two_processes.py
 
 ## make test-fast — everything but the browser tests
 test-fast: install-test

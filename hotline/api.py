@@ -13,6 +13,11 @@ from ninja.security import HttpBearer, SessionAuth
 
 import hotline
 
+from .analytics.api_assess import router as analytics_assess_router
+from .analytics.api_hot import router as analytics_hot_router
+from .analytics.api_kpi import router as analytics_kpi_router
+from .analytics.api_reports import router as analytics_reports_router
+from .analytics.api_wall import router as analytics_wall_router
 from .contact.api_desk import router as contact_desk_router
 from .contact.api_floor import router as contact_floor_router
 from .core import audit
@@ -137,3 +142,8 @@ api.add_router("/", kb_search_router)
 api.add_router("/contact/", contact_desk_router)
 api.add_router("/contact/", contact_floor_router)
 api.add_router("/", groups_router)
+api.add_router("/", analytics_kpi_router)
+api.add_router("/", analytics_hot_router)
+api.add_router("/", analytics_assess_router)
+api.add_router("/", analytics_wall_router)
+api.add_router("/", analytics_reports_router)

@@ -84,7 +84,8 @@ def _fresh_process_state():
 
 
 def _ensure_seed() -> None:
-    """The rows migration 0002 seeds (default grants, security policy, shipped calendar).
+    """The rows the migrations seed (default grants, security policy, shipped calendar,
+    the request category tree and the SLA table).
 
     A transactional test's flush removes them; re-create what is missing so that every
     test starts from an installation as ``migrate`` leaves it."""
@@ -95,6 +96,14 @@ def _ensure_seed() -> None:
     if not CalendarDay.objects.exists():
         CalendarDay.objects.bulk_create(CalendarDay(**row) for row in workdays.shipped_days())
         workdays.forget()
+    from hotline.workorders.models import Category
+
+    if not Category.objects.exists():  # the shipped category tree and SLA table
+        import importlib
+
+        from django.apps import apps
+
+        importlib.import_module("hotline.workorders.migrations.0002_defaults").seed(apps, None)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from hotline.analytics.consumers_wall import WallConsumer
 from hotline.contact.consumers import DeskConsumer, WebchatConsumer
 from hotline.core.consumers import NotificationConsumer
 from hotline.groups.consumers import GuestGroupConsumer, StaffGroupConsumer
@@ -12,4 +13,5 @@ websocket_urlpatterns: list = [
     path("ws/chat/<slug:platform>/<slug:entry>/", WebchatConsumer.as_asgi()),
     path("ws/groups/<int:group_id>/", StaffGroupConsumer.as_asgi()),
     path("ws/g/", GuestGroupConsumer.as_asgi()),
+    path("ws/wall/", WallConsumer.as_asgi()),
 ]

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "hotline.knowledge",
     "hotline.contact",
     "hotline.groups",
+    "hotline.analytics",
+    "hotline.telephony",
     "hotline.web",
 ]
 
@@ -249,6 +251,14 @@ HOTLINE_SMS_TEMPLATE = os.environ.get(
 )  # {platform} {title} {body} {link}
 HOTLINE_SMS_TOKEN = os.environ.get("HOTLINE_SMS_TOKEN", "")
 HOTLINE_SMS_TIMEOUT = env_int("HOTLINE_SMS_TIMEOUT", 10)
+# The gateway's wire format (hotline.core.sms: generic-json | signed-form), its overrides
+# as JSON, and the credentials and template of a signed vendor (docs/channels/sms.md).
+HOTLINE_SMS_PROFILE = os.environ.get("HOTLINE_SMS_PROFILE", "")
+HOTLINE_SMS_OVERRIDES = os.environ.get("HOTLINE_SMS_OVERRIDES", "")
+HOTLINE_SMS_APPKEY = os.environ.get("HOTLINE_SMS_APPKEY", "")
+HOTLINE_SMS_SECRET = os.environ.get("HOTLINE_SMS_SECRET", "")
+HOTLINE_SMS_SIGN_NAME = os.environ.get("HOTLINE_SMS_SIGN_NAME", "")
+HOTLINE_SMS_TEMPLATE_ID = os.environ.get("HOTLINE_SMS_TEMPLATE_ID", "")
 HOTLINE_SITE_URL = os.environ.get("HOTLINE_SITE_URL", "")  # prefix for links in SMS and mail
 
 # --- hotline-specific ---------------------------------------------------------------------

@@ -137,3 +137,69 @@ class SignedIn(Visitor):
         with self.page.expect_navigation():
             self.page.click("button[type=submit]")
         assert "/login/" not in self.page.url, f"{self.name} did not sign in: {self.page.url}"
+
+
+# --- a service on loopback that speaks HTTP (an SMS gateway, WeChat's API host …) ------------
+
+
+class LoopbackHttp:
+    """A real HTTP server on 127.0.0.1 standing in for an outside service: every request is
+    recorded (``requests``: method, path, query, headers, body bytes) and answered by
+    ``respond(request) -> (status, content_type, body)``; set ``respond`` to change the
+    answer (a peer that is down: ``self.down = True`` closes the connection unanswered).
+    Use as a context manager; ``url`` is its base address."""
+
+    def __init__(self, respond=None):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlsplit
+
+        self.requests: list[dict] = []
+        self.respond = respond or (lambda request: (200, "application/json", b'{"code": 0}'))
+        self.down = False
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                parts = urlsplit(self.path)
+                request = {
+                    "method": self.command,
+                    "path": parts.path,
+                    "query": {k: v[0] for k, v in parse_qs(parts.query).items()},
+                    "headers": dict(self.headers),
+                    "body": self.rfile.read(length) if length else b"",
+                }
+                service.requests.append(request)
+                if service.down:
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                status, content_type, body = service.respond(request)
+                body = body.encode() if isinstance(body, str) else body
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _serve
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+
+    def json(self, index: int = -1) -> dict:
+        """The JSON body of a recorded request (the last by default)."""
+        return json.loads(self.requests[index]["body"] or b"null")
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()

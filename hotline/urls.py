@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("hotline.knowledge.urls_search")),
     path("", include("hotline.contact.urls")),
     path("", include("hotline.groups.urls")),
+    path("", include("hotline.analytics.urls")),
 ]
 
 handler400 = "hotline.web.views.bad_request"

@@ -8,7 +8,6 @@ Run on SQLite by default; set DATABASE_URL to measure PostgreSQL too.
 
 import datetime as dt
 import os
-import platform
 import resource
 import sys
 import threading
@@ -33,7 +32,11 @@ from hotline.core import demo, numbering, workdays  # noqa: E402
 from hotline.core.models import Platform, User  # noqa: E402
 from hotline.core.roles import ADMIN_ROLES  # noqa: E402
 
-RESULTS: list[tuple[str, str, str, str]] = []  # (what, figure, target, verdict)
+sys.path.insert(0, str(ROOT / "scripts"))
+from benchlib import Results, machine, pct, write_section  # noqa: E402,F401
+
+RESULTS = Results()  # (what, figure, target, verdict)
+note = RESULTS.note
 
 
 def timed(fn, repeat: int) -> list[float]:
@@ -43,35 +46,6 @@ def timed(fn, repeat: int) -> list[float]:
         fn()
         samples.append((time.perf_counter() - start) * 1000)
     return samples
-
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def note(what: str, figure: str, target: str = "", ok: bool | None = None) -> None:
-    verdict = "" if ok is None else ("达标" if ok else "未达标")
-    RESULTS.append((what, figure, target, verdict))
-    print(f"{what}: {figure} {target} {verdict}")
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f", {kb / 1024 / 1024:.0f} GiB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}"
 
 
 def main() -> None:
@@ -324,36 +298,16 @@ def http_load(vendor: str) -> None:
 def write_report(vendor: str, notes: list[str] = ()) -> None:
     """Rewrite ``vendor``'s section of docs/benchmarks.md (the table, then ``notes``);
     the other sections are kept."""
-    path = ROOT / "docs" / "benchmarks.md"
-    header = (
-        "# 性能基准 · Benchmarks\n\n"
-        "由 `make bench`（scripts/bench.py）生成；设置 DATABASE_URL（及 REDIS_URL）可测 PostgreSQL。\n"
-        "页面与 API 时间为进程内（Django 测试客户端）的服务端耗时；HTTP 项为真实的 `hotline run`\n"
-        "进程（uvicorn）加本机客户端线程，客户端与服务端共用 2 个核。目标出自 R-PERF-2/3。\n"
-        "`postgresql-1m` 一节由 scripts/bench_orders.py 生成（PostgreSQL，100 万工单，issue 3 的目标）。\n"
-    )
-    sections = {}
-    if path.exists():  # keep the other database's section
-        current = None
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.startswith("## "):
-                current = line[3:].split(" ")[0]
-                sections[current] = [line]
-            elif current:
-                sections[current].append(line)
     lines = [
         f"## {vendor} — {dt.datetime.now():%Y-%m-%d %H:%M}（北京时间）",
         "",
         f"机器：{machine()}",
         "",
-        "| 项目 | 结果 | 目标 | 结论 |",
-        "|---|---|---|---|",
+        *RESULTS.table(),
     ]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in RESULTS]
-    sections[vendor] = lines + [""] + ([*notes, ""] if notes else [])
-    body = "\n".join("\n".join(v) for _, v in sorted(sections.items()))
-    path.write_text(header + "\n" + body + "\n", encoding="utf-8")
-    print(f"写入 {path}")
+    write_section(
+        ROOT / "docs" / "benchmarks.md", vendor, lines + ([""] + list(notes) if notes else [])
+    )
 
 
 if __name__ == "__main__":

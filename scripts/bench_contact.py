@@ -70,7 +70,7 @@ from hotline.core import services as core_services  # noqa: E402
 from hotline.core.models import Platform, Skill, User  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench import machine  # noqa: E402  (scripts/bench.py: the machine line of the report)
+from benchlib import Results, machine, pct, write_section  # noqa: E402,F401
 
 PLATFORM = ("CCBENCH", "话务压测平台")
 SKILLS = [
@@ -88,14 +88,10 @@ LOAD_AGENTS = int(os.environ.get("BENCH_CONTACT_CHAT_AGENTS", "60"))
 SPEEDUP = float(os.environ.get("BENCH_CONTACT_SPEEDUP", "4"))
 LIGHT_CONTACTS = int(os.environ.get("BENCH_CONTACT_LIGHT", "300"))
 LIGHT_SECONDS = float(os.environ.get("BENCH_CONTACT_LIGHT_SECONDS", "360"))
-RESULTS: list[tuple[str, str, str, str]] = []
+RESULTS = Results()
+note = RESULTS.note
 NOTES: list[str] = []
 LOAD_AT_START = os.getloadavg()[0]
-
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 class Clock:
@@ -124,12 +120,6 @@ class Clock:
             f"p99 {pct(self.wall, 99):.1f} ms（{len(self.wall)} 次）；其中本进程 CPU "
             f"p50 {pct(self.cpu, 50):.1f} ms，p95 {pct(self.cpu, 95):.1f} ms"
         )
-
-
-def note(what: str, figure: str, target: str = "", ok: bool | None = None) -> None:
-    verdict = "" if ok is None else ("达标" if ok else "未达标")
-    RESULTS.append((what, figure, target, verdict))
-    print(f"{what}: {figure} {target} {verdict}", flush=True)
 
 
 class NoPushes:
@@ -496,16 +486,6 @@ def web_chat(vendor: str) -> None:
 def write_report(vendor: str) -> None:
     """Replace this database's ``## contact-…`` section of docs/benchmarks.md, keep the rest."""
     path = Path(os.environ.get("HOTLINE_CONTACT_BENCH_REPORT") or ROOT / "docs" / "benchmarks.md")
-    text = path.read_text(encoding="utf-8") if path.exists() else "# 性能基准 · Benchmarks\n"
-    head, sections, current = [], {}, None
-    for line in text.splitlines():
-        if line.startswith("## "):
-            current = line[3:].split(" ")[0]
-            sections[current] = [line]
-        elif current:
-            sections[current].append(line)
-        else:
-            head.append(line)
     key = f"contact-{vendor}"
     lines = [
         f"## {key} — 话务与在线客服 — {dt.datetime.now():%Y-%m-%d %H:%M}（北京时间）",
@@ -516,14 +496,9 @@ def write_report(vendor: str) -> None:
         "",
         f"机器：{machine()}；测量开始时 1 分钟平均负载 {LOAD_AT_START:.1f}（同机其他进程也在运行）",
         "",
-        "| 项目 | 结果 | 目标 | 结论 |",
-        "|---|---|---|---|",
+        *RESULTS.table(),
     ]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in RESULTS]
-    sections[key] = lines + [""] + ([*NOTES, ""] if NOTES else [])
-    body = "\n".join("\n".join(v).rstrip("\n") + "\n" for v in sections.values())
-    path.write_text("\n".join(head).rstrip("\n") + "\n\n" + body, encoding="utf-8")
-    print(f"写入 {path}")
+    write_section(path, key, lines + ([""] + NOTES if NOTES else []))
 
 
 def main() -> None:

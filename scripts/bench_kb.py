@@ -82,27 +82,17 @@ from hotline.knowledge.services import articles as article_services  # noqa: E40
 from hotline.search import index_text  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench import machine  # noqa: E402  (scripts/bench.py: the machine line of the report)
+from benchlib import Results, machine, pct, write_section  # noqa: E402,F401
 
 TARGET = int(os.environ.get("HOTLINE_KB_BENCH_ARTICLES", "100000"))
 LOAD_AT_START = os.getloadavg()[0]
 BENCH_PLATFORM = "KBBENCH"
 QUESTIONS = ROOT / "hotline" / "knowledge" / "data" / "questions.json"
-RESULTS: list[tuple[str, str, str, str]] = []
+RESULTS = Results()
+note = RESULTS.note
 SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
 DISTRICTS = ["吉阳区", "天涯区", "海棠区", "崖州区", "育才生态区", "全市"]
 TITLE_TAILS = ["办理指南", "常见问题", "政策要点", "注意事项", "办事流程", "问答"]
-
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def note(what: str, figure: str, target: str = "", ok: bool | None = None) -> None:
-    verdict = "" if ok is None else ("达标" if ok else "未达标")
-    RESULTS.append((what, figure, target, verdict))
-    print(f"{what}: {figure} {target} {verdict}", flush=True)
 
 
 def timed_ms(fn) -> float:
@@ -378,16 +368,6 @@ def build(vendor: str) -> None:
 def write_report(vendor: str) -> None:
     """Replace this database's ``## kb-…`` section of docs/benchmarks.md, keep the rest."""
     path = Path(os.environ.get("HOTLINE_KB_BENCH_REPORT") or ROOT / "docs" / "benchmarks.md")
-    text = path.read_text(encoding="utf-8") if path.exists() else "# 性能基准 · Benchmarks\n"
-    head, sections, current = [], {}, None
-    for line in text.splitlines():
-        if line.startswith("## "):
-            current = line[3:].split(" ")[0]
-            sections[current] = [line]
-        elif current:
-            sections[current].append(line)
-        else:
-            head.append(line)
     key = f"kb-{vendor}"
     lines = [
         f"## {key} — 知识检索 {TARGET:,} 条 — {dt.datetime.now():%Y-%m-%d %H:%M}（北京时间）",
@@ -398,14 +378,9 @@ def write_report(vendor: str) -> None:
         "",
         f"机器：{machine()}；测量开始时 1 分钟平均负载 {LOAD_AT_START:.1f}（同机其他进程也在运行）",
         "",
-        "| 项目 | 结果 | 目标 | 结论 |",
-        "|---|---|---|---|",
+        *RESULTS.table(),
     ]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in RESULTS]
-    sections[key] = lines + [""]
-    body = "\n".join("\n".join(v).rstrip("\n") + "\n" for v in sections.values())
-    path.write_text("\n".join(head).rstrip("\n") + "\n\n" + body, encoding="utf-8")
-    print(f"写入 {path}")
+    write_section(path, key, lines)
 
 
 def main() -> None:

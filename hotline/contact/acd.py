@@ -42,7 +42,7 @@ from django.utils import timezone
 from hotline.core.errors import Conflict
 from hotline.core.models import UserSkill
 
-from . import live
+from . import live, selectors
 from .lifecycle import Activity, Presence, SessionState, agent_move, is_available, session_move
 from .models import (
     CHANNEL_IDENTITY,
@@ -235,22 +235,14 @@ def profile_for(platform, channel: str, address: str, now: dt.datetime) -> Citiz
     lead to the one they went into."""
     if not address:
         return None
-    kind = CHANNEL_IDENTITY[channel]
-    identity = (
-        CitizenIdentity.objects.select_related("profile")
-        .filter(platform=platform, kind=kind, value=address)
-        .first()
-    )
-    if identity is not None:
-        profile = identity.profile
-        while profile.merged_into_id:
-            profile = profile.merged_into
-        return profile
+    known = selectors.profile_of(platform, channel, address)
+    if known is not None:
+        return known
     profile = CitizenProfile.objects.create(platform=platform, created_at=now, updated_at=now)
     CitizenIdentity.objects.create(
         profile=profile,
         platform=platform,
-        kind=kind,
+        kind=CHANNEL_IDENTITY[channel],
         value=address,
         original_profile_id=profile.pk,
         created_at=now,

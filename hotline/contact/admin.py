@@ -1,12 +1,15 @@
 """Django admin (后台维护) of the contact center: the channel entries (渠道接入), where the
 system admin connects a channel and sets its parameters (e.g. the sites allowed to embed
-the web chat: ``{"allowed_origins": ["https://www.example.gov.cn"]}``). Audited."""
+the web chat: ``{"allowed_origins": ["https://www.example.gov.cn"]}``). Audited, secrets
+blotted out. The 渠道接入 page of the supervisor seat does the same with a form built from
+each connector's declared parameters."""
 
 from django import forms
 from django.contrib import admin
 
 from hotline.core.admin import AuditedAdmin
 
+from . import services
 from .models import ChannelEntry
 
 FIELDS = ("platform", "channel", "code", "name", "queue", "welcome", "settings", "is_active")
@@ -36,3 +39,6 @@ class ChannelEntryAdmin(AuditedAdmin):
     list_filter = ("platform", "channel", "is_active")
     search_fields = ("name", "code")
     fields = FIELDS
+
+    def snapshot(self, obj) -> dict:
+        return services.entry_audit_snapshot(obj)

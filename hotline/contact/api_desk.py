@@ -36,7 +36,13 @@ from hotline.core.services import require
 
 from . import live, selectors, services
 from .lifecycle import NOT_READY_REASONS, agent_state_label
-from .models import Message, Queue
+from .models import (
+    FIRST_RESPONSE_TARGET_SECONDS,
+    PHONE_CHANNELS,
+    PHONE_IDENTITIES,
+    Message,
+    Queue,
+)
 
 router = Router(tags=["坐席工作台"])
 
@@ -85,10 +91,9 @@ class SessionBrief(Schema):
     answered_at: dt.datetime | None
     ended_at: dt.datetime | None
     last_inbound_at: dt.datetime | None
-
-
-PHONE_CHANNELS = frozenset({"voice", "sms", "fax"})
-PHONE_IDENTITIES = frozenset({"phone", "fax"})
+    created_at: dt.datetime
+    first_response_at: dt.datetime | None
+    response_target: int | None  # seconds (GB/T 33358: text 180, mail 86,400)
 
 
 def _shown_address(channel_or_kind: str, value: str, phone_like: frozenset) -> str:
@@ -115,6 +120,9 @@ def _brief(s) -> dict:
         "answered_at": s.answered_at,
         "ended_at": s.ended_at,
         "last_inbound_at": s.last_inbound_at,
+        "created_at": s.created_at,
+        "first_response_at": s.first_response_at,
+        "response_target": FIRST_RESPONSE_TARGET_SECONDS.get(s.channel),
     }
 
 

@@ -28,7 +28,7 @@ from hotline.core.services import require
 
 from . import selectors, services
 from .lifecycle import agent_state_label
-from .models import Announcement, Session
+from .models import Announcement, Message, Session
 
 router = Router(tags=["班长席"])
 
@@ -81,12 +81,32 @@ class FloorTeam(Schema):
     name: str
 
 
+class DeadLetter(Schema):
+    id: int
+    session: int
+    ref: str
+    channel: str
+    channel_label: str
+    address: str
+    body: str
+    sender: str
+    at: dt.datetime
+    attempts: int
+    error: str
+
+
 class FloorOut(Schema):
     now: dt.datetime
     agents: list[FloorAgent]
     queues: list[dict] = Field(..., description="各队列实时数据（selectors.queue_figures）")
     totals: dict
     teams: list[FloorTeam]
+    dead_letters: list[DeadLetter] = Field(..., description="投递失败（放弃重试）的消息")
+
+
+class RedeliveredOut(Schema):
+    id: int
+    delivery: str
 
 
 class ForceIn(Schema):
@@ -160,6 +180,17 @@ class PublishedOut(AnnouncementOut):
 def floor(request):
     require(request.user, "contact.supervise")
     return selectors.floor_overview(request.user)
+
+
+@router.post(
+    "/messages/{message_id}/redeliver", response=RedeliveredOut, summary="重新投递失败的消息"
+)
+def redeliver(request, message_id: int):
+    message = Message.objects.filter(pk=message_id).first()
+    if message is None:
+        raise NotFound("消息不存在")
+    message = services.message_redeliver(actor=request.user, message=message)
+    return {"id": message.pk, "delivery": message.delivery}
 
 
 def _agent_of(user, agent_id: int) -> User:

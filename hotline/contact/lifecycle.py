@@ -344,6 +344,8 @@ DELIVERY_EDGES = frozenset(
         (Delivery.FAILED, Delivery.DEAD),
         (Delivery.RETRYING, Delivery.SENT),
         (Delivery.RETRYING, Delivery.FAILED),
+        # 重新投递: the supervisor sends a dead letter again once its peer is back
+        (Delivery.DEAD, Delivery.RETRYING),
     }
 )
 

@@ -63,7 +63,22 @@ CHANNEL_IDENTITY = {
     Channel.FAX: IdentityKind.FAX,
 }
 
+# Channels (and identities) whose address is a phone number: masked wherever it is shown.
+PHONE_CHANNELS = frozenset({Channel.VOICE, Channel.SMS, Channel.FAX})
+PHONE_IDENTITIES = frozenset({IdentityKind.PHONE, IdentityKind.FAX})
+
 SATISFACTION = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")  # five levels, as 回访
+
+# GB/T 33358 (R-STD-1): text media answered within 3 minutes, mailboxes within 24 hours.
+# The desk's response timer and the first-response facts read this one table.
+FIRST_RESPONSE_TARGET_SECONDS = {
+    Channel.WEBCHAT: 180,
+    Channel.WECHAT: 180,
+    Channel.SMS: 180,
+    Channel.WEIBO: 180,
+    Channel.EMAIL: 24 * 3600,
+    Channel.FAX: 24 * 3600,
+}
 
 
 # --- citizens ---------------------------------------------------------------------------------
@@ -339,6 +354,40 @@ class ChannelEntry(models.Model):
         return self.name
 
 
+class SmsPart(models.Model):
+    """长短信分段: one part of a citizen's long SMS, as the gateway pushed it (the UDH reference,
+    part number and count). Parts are joined in order once all are here, or handed on as
+    they are after a wait (``joined_at`` set either way, ``complete`` says which); the row
+    stays a while so that a part the gateway pushes again is known. Parts may reach
+    different web processes, so they wait here, not in a per-process cache."""
+
+    entry = models.ForeignKey(
+        ChannelEntry, on_delete=models.CASCADE, related_name="+", verbose_name="渠道接入"
+    )
+    phone = models.CharField("手机号码", max_length=24)
+    ref = models.CharField("长短信标识", max_length=40)
+    total = models.PositiveSmallIntegerField("总条数")
+    seq = models.PositiveSmallIntegerField("序号")
+    body = models.TextField("内容", blank=True)
+    external_id = models.CharField("网关消息编号", max_length=100)
+    received_at = models.DateTimeField("收到时间", default=timezone.now)
+    joined_at = models.DateTimeField("转交时间", null=True, blank=True)
+    complete = models.BooleanField("已收全", default=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "长短信分段"
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "external_id"], name="sms_part_once"),
+        ]
+        indexes = [
+            models.Index(fields=["entry", "phone", "ref", "total"], name="sms_part_group"),
+            models.Index(fields=["joined_at", "received_at"], name="sms_part_waiting"),
+        ]
+
+    def __str__(self):
+        return f"{self.phone} {self.ref} {self.seq}/{self.total}"
+
+
 # --- sessions ----------------------------------------------------------------------------------
 
 
@@ -411,6 +460,16 @@ class Session(models.Model):
     satisfaction_at = models.DateTimeField("评价时间", null=True, blank=True)
     # 邀请评价: the agent sent the satisfaction request while the session was active
     rating_requested_at = models.DateTimeField("邀请评价时间", null=True, blank=True)
+    first_response_at = models.DateTimeField("首次响应时间", null=True, blank=True)
+    channel_entry = models.ForeignKey(
+        "ChannelEntry",
+        verbose_name="渠道接入",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sessions",
+        help_text="文字渠道：会话经由的接入点（公众号、短信号码、邮箱……），回复经它发出",
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "会话"
@@ -435,6 +494,15 @@ class Session(models.Model):
     @property
     def state_label(self) -> str:
         return SESSION_STATE_LABELS[SessionState(self.state)]
+
+    @property
+    def callback_reason(self) -> str:
+        """Why the session is a 回拨任务."""
+        if self.end_reason == "max_wait":
+            return "排队超时"
+        if self.answered_at:
+            return "满意度回访"  # answered on a channel that carries no rating (fax)
+        return "非服务时间留言"
 
 
 END_REASONS = {
@@ -681,6 +749,7 @@ class FactKind(models.TextChoices):
     CLOSED = "closed", "小结完成"
     RATE_ASKED = "rate_asked", "邀请评价"
     INVITED = "invited", "邀请协助"
+    RESPONDED = "responded", "首次响应"
 
 
 class ContactFact(AppendOnly):

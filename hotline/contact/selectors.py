@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from .lifecycle import Activity, Presence, SessionState, agent_state_label
 from .models import (
+    PHONE_CHANNELS,
     AgentPresence,
     AgentStateInterval,
     ContactFact,
@@ -189,20 +190,52 @@ def citizen_history(profile, viewer=None) -> dict:
     }
 
 
+def profile_of(platform, channel: str, address: str):
+    """The citizen profile known by this address on this channel (a merged profile leads
+    to the one it went into), or None for a citizen never seen."""
+    from .models import CHANNEL_IDENTITY, CitizenIdentity
+
+    if not address:
+        return None
+    identity = (
+        CitizenIdentity.objects.select_related("profile")
+        .filter(platform=platform, kind=CHANNEL_IDENTITY[channel], value=address)
+        .first()
+    )
+    if identity is None:
+        return None
+    profile = identity.profile
+    while profile.merged_into_id:
+        profile = profile.merged_into
+    return profile
+
+
 def webchat_entry(platform: str, code: str):
     """The active web-chat entry ``<platform>/<code>`` of an active platform, or None."""
+    return active_entry(platform, code, channel="webchat")
+
+
+def active_entry(platform: str, code: str, *, channel: str | None = None):
+    """The active channel entry ``<platform>/<code>`` of an active platform (of
+    ``channel``, when given), or None."""
     from .models import ChannelEntry
 
-    return (
-        ChannelEntry.objects.select_related("platform", "queue")
-        .filter(
-            platform__code=platform,
-            platform__is_active=True,
-            code=code,
-            channel="webchat",
-            is_active=True,
-        )
-        .first()
+    entries = ChannelEntry.objects.select_related("platform", "queue").filter(
+        platform__code=platform, platform__is_active=True, code=code, is_active=True
+    )
+    if channel is not None:
+        entries = entries.filter(channel=channel)
+    return entries.first()
+
+
+def polled_entries():
+    """Active entries of active platforms whose connector fetches its messages (mailboxes)."""
+    from . import connectors
+    from .models import ChannelEntry
+
+    channels = [c.channel for c in connectors.REGISTRY.values() if c.polls]
+    return ChannelEntry.objects.select_related("platform", "queue").filter(
+        channel__in=channels, is_active=True, platform__is_active=True
     )
 
 
@@ -493,7 +526,45 @@ def floor_overview(viewer, now: dt.datetime | None = None) -> dict:
             {"id": t.pk, "name": t.name}
             for t in Team.objects.filter(platform_id=viewer.platform_id).order_by("name")
         ],
+        "dead_letters": dead_letters(viewer),
     }
+
+
+# --- dead letters (投递失败): outbound messages a channel's service never took -------------------
+
+
+def dead_letters(viewer, limit: int = 50) -> list[dict]:
+    """Messages to citizens that were given up after the last retry, newest first, for the
+    supervisor seat (who may send them again once the service is back)."""
+    from hotline.core.masking import mask_phone
+
+    rows = (
+        Message.objects.filter(
+            session__platform_id=viewer.platform_id,
+            direction=Message.Direction.OUTBOUND,
+            delivery="dead",
+        )
+        .select_related("session", "sender")
+        .order_by("-at", "-pk")[:limit]
+    )
+    return [
+        {
+            "id": m.pk,
+            "session": m.session_id,
+            "ref": m.session.ref,
+            "channel": m.session.channel,
+            "channel_label": m.session.get_channel_display(),
+            "address": mask_phone(m.session.address)
+            if m.session.channel in PHONE_CHANNELS
+            else m.session.address,
+            "body": m.body[:200] or (m.attachment.name.rsplit("/", 1)[-1] if m.attachment else ""),
+            "sender": m.sender.display_name if m.sender_id else "系统通知",
+            "at": m.at,
+            "attempts": m.attempts,
+            "error": m.last_error,
+        }
+        for m in rows
+    ]
 
 
 # --- announcements (公告) --------------------------------------------------------------------------

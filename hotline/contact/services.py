@@ -21,7 +21,8 @@ from hotline.core.models import Platform, Team, User
 from hotline.core.services import require
 
 from . import acd, connectors, live
-from .connectors import Inbound
+from .connectors import Inbound, rating_reply
+from .connectors.base import RATING_THANKS
 from .lifecycle import (
     AGENT_CHOSEN_REASONS,
     NOT_READY_REASONS,
@@ -33,6 +34,7 @@ from .lifecycle import (
     session_move,
 )
 from .models import (
+    FIRST_RESPONSE_TARGET_SECONDS,
     SATISFACTION,
     TEXT_CHANNELS,
     WEEKDAY_LABELS,
@@ -75,10 +77,12 @@ def contact_arrive(
     queue: Queue,
     subject: str = "",
     emergency: bool = False,
+    channel_entry: ChannelEntry | None = None,
     now: dt.datetime | None = None,
 ) -> Session:
     """A new contact (a call rings, a first chat message): find or make the citizen's
-    profile, place the contact in ``queue`` (or refuse it politely) and route."""
+    profile, place the contact in ``queue`` (or refuse it politely) and route. A text
+    contact remembers the ``channel_entry`` it came through: replies go out by it."""
     now = now or timezone.now()
     _channel(channel)
     address = (address or "").strip()[:200]
@@ -93,6 +97,7 @@ def contact_arrive(
             address=address,
             subject=subject[:200],
             emergency=emergency,
+            channel_entry=channel_entry,
             created_at=now,
             citizen=acd.profile_for(platform, channel, address, now),
         )
@@ -113,11 +118,14 @@ def message_inbound(
     kind: str = Message.Kind.TEXT,
     attachment=None,
     external_id: str = "",
+    channel_entry: ChannelEntry | None = None,
+    subject: str = "",
     now: dt.datetime | None = None,
 ) -> Message:
     """A citizen's message. Sticky routing (R-MM-3): while the citizen has an open session
     on this channel, the message joins it — and so goes to its agent — until it closes;
-    otherwise it opens a new session in ``queue``."""
+    otherwise it opens a new session in ``queue``, whose subject is ``subject`` (a mail's)
+    or the start of the message."""
     now = now or timezone.now()
     if channel not in TEXT_CHANNELS:
         raise Unprocessable("语音渠道没有文字消息", field="channel")
@@ -133,7 +141,8 @@ def message_inbound(
             channel=channel,
             address=address,
             queue=queue,
-            subject=body[:60],
+            subject=subject or body[:60],
+            channel_entry=channel_entry,
             now=now,
         )
     )
@@ -172,10 +181,7 @@ def inbound_receive(*, entry: ChannelEntry, inbound: Inbound, now=None) -> Messa
     if inbound.kind == "event":
         session = open_session_of(entry.platform, entry.channel, inbound.address)
         if inbound.event == "leave" and session is not None:
-            if session.state in (SessionState.ACTIVE,):
-                session_end(actor=None, session=session, now=now)
-            elif session.state in (SessionState.NEW, SessionState.QUEUED, SessionState.OFFERED):
-                contact_abandon(session=session, now=now)
+            citizen_leaves(session, now)
         elif inbound.event == "rate":
             rated = last_session_of(entry.platform, entry.channel, inbound.address)
             if rated is None:
@@ -183,6 +189,8 @@ def inbound_receive(*, entry: ChannelEntry, inbound: Inbound, now=None) -> Messa
             contact_rate(session=rated, satisfaction=inbound.data.get("satisfaction", ""), now=now)
         elif inbound.event not in ("leave",):
             raise Unprocessable(f"不支持的事件：{inbound.event}", field="event")
+        return None
+    if _rated_by_reply(entry, inbound, now):
         return None
     if inbound.attachment is not None:
         from hotline.workorders.services import attachment_check
@@ -197,11 +205,79 @@ def inbound_receive(*, entry: ChannelEntry, inbound: Inbound, now=None) -> Messa
         kind=inbound.kind,
         attachment=inbound.attachment,
         external_id=inbound.external_id,
+        channel_entry=entry,
+        subject=str(inbound.data.get("subject") or ""),
         now=now,
     )
 
 
 MAX_INBOUND_LENGTH = 5000
+
+
+def citizen_leaves(session: Session, now) -> None:
+    """The citizen closed the chat (or unfollowed): a session with an agent ends, one still
+    waiting is abandoned. An agent may answer in the very moment the citizen leaves: the
+    state is read again and the right ending applied, so the leave is never lost."""
+    waiting = (SessionState.NEW, SessionState.QUEUED, SessionState.OFFERED)
+    for _ in range(3):
+        state = Session.objects.filter(pk=session.pk).values_list("state", flat=True).first()
+        try:
+            if state == SessionState.ACTIVE:
+                session_end(actor=None, session=session, now=now)
+            elif state in waiting:
+                contact_abandon(session=session, now=now)
+            return
+        except Conflict:
+            continue  # the state moved between the read and the lock: read it again
+
+
+def _rated_by_reply(entry: ChannelEntry, inbound: Inbound, now) -> bool:
+    """On a channel that rates by reply (:class:`~.connectors.ReplyConnector`), "1"…"5"
+    while the citizen's last session awaits its rating is the rating, thanked for — not a
+    new message."""
+    connector = connectors.for_channel(entry.channel)
+    level = rating_reply(inbound.body) if inbound.kind == Message.Kind.TEXT else None
+    if connector is None or not connector.rates_by_reply or level is None:
+        return False
+    session = last_session_of(entry.platform, entry.channel, inbound.address)
+    if session is None or not rating_open(session):
+        return False
+    rated = contact_rate(session=session, satisfaction=level, now=now)
+    with transaction.atomic():
+        # the reply itself joins the rated session's transcript — and its channel id there
+        # makes a retried delivery of the same reply a duplicate, not a new contact
+        Message.objects.create(
+            session=rated,
+            direction=Message.Direction.INBOUND,
+            kind=Message.Kind.TEXT,
+            body=inbound.body[:MAX_INBOUND_LENGTH],
+            external_id=inbound.external_id,
+            at=now,
+        )
+        acd.system_message(rated, RATING_THANKS.format(level=level), now)
+    return True
+
+
+def rating_menu_send(session_id: int, now=None) -> Message | None:
+    """At the end of a session on a channel that rates by reply, the numbered rating menu
+    goes to the citizen — once, and only while the rating is open."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = Session.objects.select_for_update().filter(pk=session_id).first()
+        if session is None or not rating_open(session):
+            return None
+        connector = connectors.for_channel(session.channel)
+        if connector is None or not connector.rates_by_reply:
+            return None
+        if (
+            session.rating_requested_at is not None
+            and session.ended_at
+            and (session.rating_requested_at >= session.ended_at)
+        ):
+            return None  # already sent at this end
+        session.rating_requested_at = now
+        session.save(update_fields=["rating_requested_at"])
+        return acd.system_message(session, connector.rating_notice, now)
 
 
 def open_session_of(platform, channel: str, address: str) -> Session | None:
@@ -235,14 +311,35 @@ def _left_request_of(platform, channel: str, address: str, now) -> Session | Non
     )
 
 
-def callback_done(*, actor: User, session: Session, note: str, now=None) -> Session:
+def rating_callback_request(session_id: int) -> bool:
+    """On a channel that carries no rating (fax), an answered session that ended becomes a
+    回拨任务 whose result is the citizen's satisfaction, asked by telephone."""
+    with transaction.atomic():
+        session = Session.objects.select_for_update().filter(pk=session_id).first()
+        if session is None or session.needs_callback or not rating_open(session):
+            return False
+        connector = connectors.for_channel(session.channel)
+        if connector is None or not connector.rates_by_callback:
+            return False
+        session.needs_callback = True
+        session.save(update_fields=["needs_callback"])
+    return True
+
+
+def callback_done(
+    *, actor: User, session: Session, note: str, satisfaction: str = "", now=None
+) -> Session:
     """回拨任务: the citizen who left a request was called or written back; the result is
-    recorded (an order, if one is needed, is made from the session as from any other)."""
+    recorded (an order, if one is needed, is made from the session as from any other) —
+    and, where the session awaits its rating (a fax answered), the satisfaction given on
+    the telephone."""
     now = now or timezone.now()
     require(actor, "contact.handle")
     note = (note or "").strip()
     if not note:
         raise Unprocessable("请填写回拨结果", field="note")
+    if satisfaction and satisfaction not in SATISFACTION:
+        raise Unprocessable("满意度须为：" + "、".join(SATISFACTION), field="satisfaction")
     with transaction.atomic():
         locked = Session.objects.select_for_update().get(pk=session.pk)
         if locked.platform_id != actor.platform_id:
@@ -252,7 +349,14 @@ def callback_done(*, actor: User, session: Session, note: str, now=None) -> Sess
         locked.needs_callback = False
         locked.callback_at, locked.callback_by, locked.callback_note = now, actor, note[:500]
         locked.save(update_fields=["needs_callback", "callback_at", "callback_by", "callback_note"])
-        audit.record("contact.session.callback", locked, detail={"note": note[:200]}, actor=actor)
+        if satisfaction:
+            locked = contact_rate(session=locked, satisfaction=satisfaction, now=now)
+        audit.record(
+            "contact.session.callback",
+            locked,
+            detail={"note": note[:200], "satisfaction": satisfaction},
+            actor=actor,
+        )
     return locked
 
 
@@ -312,7 +416,32 @@ def message_send(
             at=now,
         )
         live.message_created(message, session)
+        _first_response(session, now, actor)
     return message
+
+
+def _first_response(session: Session, now, actor: User) -> None:
+    """The first answer a citizen gets from a person (首次响应, GB/T 33358: text within
+    3 minutes, mail within 24 hours): stored once on the session and as a fact whose wait
+    is the seconds since the contact arrived — what the desk's timer counts down to."""
+    if session.first_response_at is not None:
+        return
+    if not Session.objects.filter(pk=session.pk, first_response_at__isnull=True).update(
+        first_response_at=now
+    ):
+        return  # another writer answered first
+    session.first_response_at = now
+    target = FIRST_RESPONSE_TARGET_SECONDS.get(session.channel)
+    waited = (now - session.created_at).total_seconds()
+    acd.fact(
+        FactKind.RESPONDED,
+        session,
+        now,
+        agent_id=actor.pk,
+        wait=waited,
+        target=target,
+        met=target is None or waited <= target,
+    )
 
 
 def message_delivery(
@@ -321,7 +450,11 @@ def message_delivery(
     """A connector reports an outbound message's fate (one connector protocol). A report
     that would move it backwards (a late "sent" after "delivered") is ignored."""
     with transaction.atomic():
-        locked = Message.objects.select_for_update().get(pk=message.pk)
+        locked = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("session")
+            .get(pk=message.pk)
+        )
         if locked.delivery == status or (status == "sent" and locked.delivery == "delivered"):
             return locked  # a repeated or late report
         if status == "delivered" and locked.delivery == "pending":
@@ -335,14 +468,52 @@ def message_delivery(
         if error or status in ("sent", "delivered"):
             locked.last_error = error[:300]  # retrying and dead keep the failure's reason
         locked.save()
-        live.publish(
-            [live.session_group(locked.session_id), live.desk_group(locked.sender_id or 0)],
-            "delivery",
-            session=locked.session_id,
-            message=locked.pk,
-            delivery=locked.delivery,
-            error=locked.last_error,
+        _delivery_changed(locked)
+    return locked
+
+
+def _delivery_changed(message: Message) -> None:
+    """The agent who wrote it and the session's watchers see the fate of a message; the
+    supervisor seat sees dead letters come and go."""
+    groups = [live.session_group(message.session_id), live.desk_group(message.sender_id or 0)]
+    if message.delivery in ("dead", "retrying"):
+        groups.append(live.floor_group(message.session.platform_id))
+    live.publish(
+        groups,
+        "delivery",
+        session=message.session_id,
+        message=message.pk,
+        delivery=message.delivery,
+        error=message.last_error,
+    )
+
+
+def message_redeliver(*, actor: User, message: Message) -> Message:
+    """重新投递: a supervisor sends a dead letter again (its channel's service is back):
+    a fresh round of attempts, with the same retries, through the worker."""
+    require(actor, "contact.supervise")
+    with transaction.atomic():
+        locked = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("session")
+            .get(pk=message.pk)
         )
+        if locked.session.platform_id != actor.platform_id:
+            raise NotFound("消息不存在")
+        if locked.delivery != "dead":
+            raise Conflict(f"消息状态为“{locked.get_delivery_display()}”，无需重新投递")
+        locked.delivery = delivery_move(locked.delivery, "retrying")
+        locked.attempts = 0
+        locked.save(update_fields=["delivery", "attempts"])
+        audit.record(
+            "contact.message.redeliver",
+            locked,
+            detail={"session": locked.session.ref, "error": locked.last_error},
+            actor=actor,
+        )
+        _delivery_changed(locked)
+        message_id = locked.pk
+        live.after_commit(lambda: connectors.deliver(message_id))
     return locked
 
 
@@ -980,25 +1151,95 @@ def channel_entry_create(
         raise Unprocessable("请填写接入代码与名称")
     if queue.platform_id != platform.pk:
         raise Unprocessable("队列须属于本平台", field="queue")
-    if settings is not None and not isinstance(settings, dict):
-        raise Unprocessable("接入参数格式不正确", field="settings")
+    settings = entry_settings(channel, settings or {})
     entry = ChannelEntry(
         platform=platform,
         channel=channel,
         code=code.strip(),
         name=name.strip(),
         queue=queue,
-        settings=settings or {},
+        settings=settings,
     )
     if welcome is not None:
         entry.welcome = welcome[:300]
     try:
         with transaction.atomic():
             entry.save()
-            audit.record("contact.entry.create", entry, after=audit.snapshot(entry), actor=actor)
+            audit.record(
+                "contact.entry.create", entry, after=entry_audit_snapshot(entry), actor=actor
+            )
     except IntegrityError:
         raise Conflict("接入代码已存在") from None
     return entry
+
+
+def entry_settings(channel: str, settings: dict, previous: dict | None = None) -> dict:
+    """An entry's parameters checked against what its connector declares
+    (``setting_fields``): required ones present, values text; a secret left blank keeps
+    the one stored (the page never shows it back). Keys the connector does not declare
+    are kept as they are (older settings, or set by the operator in the admin)."""
+    if not isinstance(settings, dict):
+        raise Unprocessable("接入参数格式不正确", field="settings")
+    merged = {**(previous or {}), **settings}
+    connector = connectors.for_channel(channel)
+    for spec in connector.setting_fields if connector is not None else ():
+        value = merged.get(spec.key, "")
+        value = value.strip() if isinstance(value, str) else value
+        if spec.secret and value in ("", None) and previous and previous.get(spec.key):
+            value = previous[spec.key]
+        if spec.required and value in ("", None):
+            raise Unprocessable(f"请填写{spec.label}", field=spec.key)
+        merged[spec.key] = value if value not in (None,) else ""
+    return merged
+
+
+def channel_entry_update(
+    *,
+    actor: User,
+    entry: ChannelEntry,
+    name: str,
+    queue: Queue,
+    welcome: str,
+    is_active: bool,
+    settings: dict,
+) -> ChannelEntry:
+    """渠道接入: change an entry's name, queue, welcome, parameters, or switch it off (a
+    switched-off entry refuses its service's calls with 404 and takes no new contacts)."""
+    require(actor, "contact.configure")
+    with transaction.atomic():
+        locked = ChannelEntry.objects.select_for_update().get(pk=entry.pk)
+        if locked.platform_id != actor.platform_id:
+            raise NotFound("渠道接入不存在")
+        if not (name or "").strip():
+            raise Unprocessable("请填写名称", field="name")
+        if queue.platform_id != locked.platform_id:
+            raise Unprocessable("队列须属于本平台", field="queue")
+        before = entry_audit_snapshot(locked)
+        locked.name, locked.queue = name.strip()[:50], queue
+        locked.welcome = (welcome or "")[:300]
+        locked.is_active = bool(is_active)
+        locked.settings = entry_settings(locked.channel, settings, locked.settings)
+        locked.save()
+        audit.record(
+            "contact.entry.update",
+            locked,
+            before=before,
+            after=entry_audit_snapshot(locked),
+            actor=actor,
+        )
+    return locked
+
+
+def entry_audit_snapshot(entry: ChannelEntry) -> dict:
+    """An entry for the audit log, its secrets (AppSecret, passwords) blotted out."""
+    connector = connectors.for_channel(entry.channel)
+    secret = {f.key for f in connector.setting_fields if f.secret} if connector else set()
+    values = audit.snapshot(entry)
+    values["settings"] = {
+        key: ("******" if key in secret and value else value)
+        for key, value in (entry.settings or {}).items()
+    }
+    return values
 
 
 def queue_update(*, actor: User | None, queue: Queue, **fields) -> Queue:
@@ -1191,8 +1432,6 @@ def session_takeover(*, actor: User, session: Session, now=None) -> Session:
 
 # --- 满意度调查: 邀请评价 (the agent sends the rating request) -----------------------------------------
 
-RATING_NOTICE = "客服邀请您对本次服务进行评价：非常满意、满意、基本满意、不满意、非常不满意。"
-
 
 def session_request_rating(*, actor: User, session: Session, now=None) -> Session:
     """邀请评价: while the session is active, the agent sends the satisfaction request to
@@ -1215,7 +1454,7 @@ def session_request_rating(*, actor: User, session: Session, now=None) -> Sessio
         again = locked.rating_requested_at is not None
         locked.rating_requested_at = now
         locked.save(update_fields=["rating_requested_at"])
-        acd.system_message(locked, RATING_NOTICE, now)
+        acd.system_message(locked, connector.rating_notice, now)
         acd.fact(FactKind.RATE_ASKED, locked, now, agent_id=actor.pk, again=again)
         audit.record("contact.session.rating_request", locked, detail={"again": again}, actor=actor)
         session_id = locked.pk

@@ -839,6 +839,19 @@ class Simulation:
             await ws.close()
 
 
+def _talk() -> dict:
+    """What a simulated agent keeps of one conversation."""
+    return {
+        "contact": None,
+        "ready": False,  # the screen pop is done: the agent knows who writes
+        "inbound": set(),  # the citizen's message ids seen
+        "replied": 0,
+        "replying": False,
+        "ending": False,
+        "closing": False,
+    }
+
+
 class SimAgent:
     """One simulated agent: a workbench socket and the workbench API."""
 
@@ -846,6 +859,7 @@ class SimAgent:
         self.sim, self.user, self.base = sim, user, base
         self.http = Http(base)
         self.open: dict[int, dict] = {}  # session id → its conversation
+        self.closed: set[int] = set()  # sessions this agent has written the summary of
         self.tasks: set[asyncio.Task] = set()
         self.rng = random.Random(f"{sim.plan.seed}-{user.pk}")
         self.stopping = False
@@ -911,19 +925,17 @@ class SimAgent:
                     self.kick(event["session"])
         elif kind == "fact" and event.get("agent") == self.user.pk:
             session_id = event.get("session")
-            if event.get("kind") == "answered" and session_id not in self.open:
-                self.open[session_id] = {
-                    "contact": None,
-                    "ready": False,  # the screen pop is done: the agent knows who writes
-                    "inbound": set(),  # the citizen's message ids seen
-                    "replied": 0,
-                    "replying": False,
-                    "ending": False,
-                    "closing": False,
-                }
+            if (
+                event.get("kind") == "answered"
+                and session_id not in self.open
+                and session_id not in self.closed
+            ):
+                self.open[session_id] = _talk()
                 self.spawn(self.pick_up(session_id))
-            elif event.get("kind") == "ended" and session_id in self.open:
-                talk = self.open[session_id]
+            elif event.get("kind") == "ended" and session_id not in self.closed:
+                # facts of one session are committed in order but pushed after their
+                # commits, from different requests: "ended" may overtake "answered"
+                talk = self.open.setdefault(session_id, _talk())
                 if not talk["closing"]:
                     talk["ending"] = talk["closing"] = True
                     self.spawn(self.close(session_id))
@@ -999,6 +1011,7 @@ class SimAgent:
             f"/api/contact/sessions/{session_id}/close",
             {"summary": f"来电人咨询：{topic[:40]}。已答复。"},
         )
+        self.closed.add(session_id)
         self.open.pop(session_id, None)
 
 

@@ -6,12 +6,16 @@ schedules eleven more at 5-second offsets. Sweeps are idempotent (every step re-
 under row locks), so an overlap after a restart does no harm.
 """
 
+import logging
+
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from hotline.core import audit
 
 from . import acd, services
+
+log = logging.getLogger(__name__)
 
 SWEEP_EVERY = 5  # seconds
 
@@ -31,6 +35,23 @@ def acd_sweep_minute():
         acd.sweep()
     for offset in range(SWEEP_EVERY, 60, SWEEP_EVERY):
         acd_sweep.schedule(delay=offset)
+
+
+@db_periodic_task(crontab(minute="*"))
+def poll_channels():
+    """Every minute: each active entry whose connector fetches its messages (a mailbox
+    over IMAP) fetches them. One entry that fails is logged and does not stop the others."""
+    from .connectors import for_channel
+    from .selectors import polled_entries
+
+    fetched = 0
+    for entry in polled_entries():
+        with audit.origin(channel=entry.channel):
+            try:
+                fetched += for_channel(entry.channel).poll(entry)
+            except Exception:  # noqa: BLE001 - a mailbox that is down must not stop the rest
+                log.warning("polling channel entry %s failed", entry.pk, exc_info=True)
+    return fetched
 
 
 @db_task()

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("hotline.contact.urls_desk")),
     path("", include("hotline.contact.urls_floor")),
     path("", include("hotline.contact.urls_webchat")),
+    path("", include("hotline.contact.urls_channels")),
 ]

@@ -12,7 +12,7 @@ from hotline.core.errors import NotFound
 from hotline.web import pages
 
 from . import selectors, services
-from .models import Message
+from .models import SATISFACTION, Message
 from .selectors import session_for
 
 
@@ -40,6 +40,7 @@ class CallbackForm(forms.Form):
     note = forms.CharField(
         label="回拨结果", max_length=500, widget=forms.Textarea(attrs={"rows": 2})
     )
+    satisfaction = forms.CharField(label="满意度", required=False, max_length=10)
 
 
 @pages.requires("contact.handle")
@@ -58,7 +59,10 @@ def callbacks(request):
             ok, _ = pages.attempt(
                 request,
                 lambda: services.callback_done(
-                    actor=request.user, session=session, note=form.cleaned_data["note"]
+                    actor=request.user,
+                    session=session,
+                    note=form.cleaned_data["note"],
+                    satisfaction=form.cleaned_data["satisfaction"],
                 ),
                 success=f"回拨任务 {session.ref} 已完成",
             )
@@ -73,6 +77,7 @@ def callbacks(request):
         {
             "tasks": selectors.callback_tasks(request.user),
             "done": selectors.callback_tasks(request.user, done=True, limit=20),
+            "levels": SATISFACTION,
         },
         status=status,
     )

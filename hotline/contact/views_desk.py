@@ -11,11 +11,9 @@ attributes.
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
-from django.templatetags.static import static
 from django.urls import reverse
 
 from hotline.web import pages
-from hotline.web.templatetags.ui import SPRITE
 from hotline.workorders.services import ATTACHMENT_TYPES
 
 from . import selectors
@@ -40,7 +38,6 @@ def desk(request):
                 "kb_page": reverse("kb_search"),
                 "order_new": reverse("order_create"),
                 "order": reverse("order_detail", args=["__number__"]),
-                "sprite": static(SPRITE),
             },
             "agent": user,
             # what message_send accepts (the same check as an order's attachments)
@@ -65,7 +62,6 @@ def assist(request):
             "urls": {
                 "api": reverse("api:desk").removesuffix("desk"),
                 "socket": "/ws/desk/",
-                "sprite": static(SPRITE),
             },
             "me": user,
             "ratings": ratings,

@@ -11,7 +11,6 @@ import re
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
-from django.templatetags.static import static
 from django.urls import reverse
 
 from hotline.core.models import Skill
@@ -61,7 +60,6 @@ def floor(request):
             "can_configure": request.user.can("contact.configure"),
             "config": {
                 "api": reverse("api:floor").removesuffix("floor"),
-                "sprite": static("vendor/bootstrap-icons/bootstrap-icons.svg"),
                 "channels": {str(k): v for k, v in CHANNEL_ICONS.items()},
                 "reasons": NOT_READY_REASONS,
                 "me": request.user.pk,

@@ -62,11 +62,15 @@ class AuditedAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # organisation records are retired (停用), never deleted
 
+    def snapshot(self, obj) -> dict:
+        """The record as the audit log keeps it (a model with secrets blots them out)."""
+        return audit.snapshot(obj)
+
     def save_model(self, request, obj, form, change):
-        before = audit.snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
+        before = self.snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
         super().save_model(request, obj, form, change)
         audit.record(
-            "admin.change" if change else "admin.add", obj, before=before, after=audit.snapshot(obj)
+            "admin.change" if change else "admin.add", obj, before=before, after=self.snapshot(obj)
         )
 
 

@@ -4,7 +4,8 @@
 is given, so that a deadline warning fires once however often the sweep runs — and, for
 the channels "sms" and "email", one ``Delivery`` per recipient that the worker sends
 after the transaction commits: email through Django's mail (EMAIL_* settings), SMS
-through :class:`SmsGateway`, an HTTP gateway. A failed sending is retried with backoff;
+through the platform's SMS gateway (:mod:`hotline.core.sms`, the one adapter, which the
+SMS channel uses as well). A failed sending is retried with backoff;
 after :data:`MAX_ATTEMPTS` it is given up ("dead"), the error kept on the row. New notices
 and read marks are also pushed, after commit, to the recipient's open pages (站内提醒实时
 弹出, :mod:`hotline.core.consumers`).
@@ -12,13 +13,12 @@ and read marks are also pushed, after commit, to the recipient's open pages (站
 Settings read (all optional): ``HOTLINE_SMS_URL`` (no URL: SMS deliveries fail with a
 clear error), ``HOTLINE_SMS_TEMPLATE`` (the text, with ``{title}``, ``{body}``,
 ``{link}``, ``{platform}``), ``HOTLINE_SMS_TOKEN`` (sent as a bearer token),
-``HOTLINE_SMS_TIMEOUT`` (seconds), ``HOTLINE_SITE_URL`` (prefix of links in SMS and mail).
+``HOTLINE_SMS_TIMEOUT`` (seconds), ``HOTLINE_SMS_PROFILE`` and the other gateway settings
+of :meth:`hotline.core.sms.SmsGateway.from_settings`, ``HOTLINE_SITE_URL`` (prefix of
+links in SMS and mail).
 """
 
-import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -28,7 +28,7 @@ from django.db.models import Count
 from django.utils import timezone
 from huey.contrib.djhuey import db_task
 
-from . import consumers
+from . import consumers, sms
 from .models import Delivery, Notification, User
 
 log = logging.getLogger(__name__)
@@ -203,59 +203,28 @@ def _absolute(link: str) -> str:
     return f"{site}{link}" if link.startswith("/") and site else link
 
 
-class SmsGateway:
-    """An HTTP SMS gateway: POST ``{"phone": …, "content": …}`` as JSON to ``url``; any
-    2xx answer is success. Providers differ in fields, so the text comes from a template
-    and the adapter is the only place that knows the wire format."""
+#: The notice as an SMS text (``HOTLINE_SMS_TEMPLATE``: ``{platform}``, ``{title}``,
+#: ``{body}``, ``{body_sep}``, ``{link}``).
+DEFAULT_SMS_TEMPLATE = "【{platform}】{title}{body_sep}{body}"
 
-    DEFAULT_TEMPLATE = "【{platform}】{title}{body_sep}{body}"
 
-    def __init__(self, url: str, *, template: str = "", token: str = "", timeout: float = 10):
-        self.url = url
-        self.template = template or self.DEFAULT_TEMPLATE
-        self.token = token
-        self.timeout = timeout
+def _sms_text(notice: Notification) -> str:
+    template = getattr(settings, "HOTLINE_SMS_TEMPLATE", "") or DEFAULT_SMS_TEMPLATE
+    return template.format(
+        platform=getattr(settings, "HOTLINE_PLATFORM_NAME", ""),
+        title=notice.title,
+        body=notice.body,
+        body_sep="：" if notice.body else "",
+        link=_absolute(notice.link),
+    )
 
-    @classmethod
-    def from_settings(cls) -> "SmsGateway":
-        return cls(
-            getattr(settings, "HOTLINE_SMS_URL", ""),
-            template=getattr(settings, "HOTLINE_SMS_TEMPLATE", ""),
-            token=getattr(settings, "HOTLINE_SMS_TOKEN", ""),
-            timeout=float(getattr(settings, "HOTLINE_SMS_TIMEOUT", 10)),
-        )
 
-    def text(self, notice: Notification) -> str:
-        return self.template.format(
-            platform=getattr(settings, "HOTLINE_PLATFORM_NAME", ""),
-            title=notice.title,
-            body=notice.body,
-            body_sep="：" if notice.body else "",
-            link=_absolute(notice.link),
-        )
-
-    def send(self, phone: str, notice: Notification) -> None:
-        if not self.url:
-            raise DeliveryError("未配置短信网关地址（HOTLINE_SMS_URL）")
-        payload = json.dumps({"phone": phone, "content": self.text(notice)}, ensure_ascii=False)
-        request = urllib.request.Request(
-            self.url,
-            data=payload.encode("utf-8"),
-            method="POST",
-            headers={"Content-Type": "application/json; charset=utf-8"},
-        )
-        if self.token:
-            request.add_header("Authorization", f"Bearer {self.token}")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                status = response.status
-        except urllib.error.HTTPError as error:
-            raise DeliveryError(f"短信网关返回 HTTP {error.code}") from None
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise DeliveryError(f"短信网关不可达：{reason}") from None
-        if not 200 <= status < 300:
-            raise DeliveryError(f"短信网关返回 HTTP {status}")
+def _send_sms(phone: str, notice: Notification) -> None:
+    """Through the platform's SMS gateway (:mod:`hotline.core.sms`, the one adapter)."""
+    try:
+        sms.SmsGateway.from_settings().send(phone, _sms_text(notice))
+    except (sms.SmsError, sms.ProfileError) as error:
+        raise DeliveryError(str(error)) from None
 
 
 def _send_email(address: str, notice: Notification) -> None:
@@ -290,7 +259,7 @@ def attempt_delivery(pk: int) -> Delivery | None:
         delivery.save(update_fields=["attempts"])
     try:
         if delivery.channel == Delivery.Channel.SMS:
-            SmsGateway.from_settings().send(delivery.address, delivery.notification)
+            _send_sms(delivery.address, delivery.notification)
         else:
             _send_email(delivery.address, delivery.notification)
     except DeliveryError as error:

@@ -176,6 +176,8 @@ EVENT_LABELS = {
     "create": "受理",
     "auto_archive": "自动归档",
     "absorb": "并入工单",  # on the master: a duplicate was merged into it
+    "fax_reply": "传真答复",  # hotline.contact.connectors.fax
+    "fax_report": "传真回执",
     **{code: a.label for code, a in ACTIONS.items()},
 }
 

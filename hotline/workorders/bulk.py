@@ -681,9 +681,14 @@ class Loader:
             )
         return self.rules_seen[key]
 
+    def scenario(self, received: dt.datetime):
+        """The matter of the order received at ``received`` (a subclass may choose it by
+        season, as the demo year does)."""
+        return self.rng.choice(ALL_SCENARIOS)
+
     def story(self, number: str, received: dt.datetime) -> Story:
         rng, cast = self.rng, self.cast
-        scenario = rng.choice(ALL_SCENARIOS)
+        scenario = self.scenario(received)
         kind, leaf, _, _, unit_code, answer = scenario
         area = rng.choice(AREAS)
         text = self.text(scenario, area)

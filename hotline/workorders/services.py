@@ -106,7 +106,7 @@ def order_create(
     _index(order)
     order.full_clean(exclude=["created_by"])
     order.save()
-    _event(
+    timeline_event(
         order, "create", actor, "", order.state, at=now, data={"direct": direct} if direct else {}
     )
     audit.record(
@@ -186,7 +186,7 @@ def perform(
     for branch in step.branches:
         if branch._state.adding:  # opened by this verb (dispatch, redispatch)
             branch.save()
-    _event(
+    timeline_event(
         order, action, actor, before, order.state, at=step.now, branch=step.branch, data=step.data
     )
     audit.record(
@@ -243,7 +243,7 @@ def _guard_side(step: Step) -> None:
         raise Conflict("本单位的承办分支已撤回，不能再办理")
 
 
-def _event(
+def timeline_event(
     order: WorkOrder,
     action: str,
     actor: User | None,
@@ -254,6 +254,8 @@ def _event(
     branch: Assignment | None = None,
     data: dict | None = None,
 ) -> Event:
+    """One entry of an order's timeline (流转记录): every verb writes one, and so do the
+    acts around an order that move no state (a reply faxed, the fax gateway's report)."""
     origin = audit.current_origin()
     name = str(actor) if actor is not None else origin.actor_name
     return Event.objects.create(
@@ -593,7 +595,7 @@ def auto_archive(*, now: dt.datetime | None = None) -> int:
                 continue
             order.state, order.closed_at = State.ARCHIVED, now
             order.save(update_fields=["state", "closed_at"])
-            _event(order, "auto_archive", None, State.COMPLETED, State.ARCHIVED, at=now)
+            timeline_event(order, "auto_archive", None, State.COMPLETED, State.ARCHIVED, at=now)
             audit.record("workorder.archive", order, detail={"number": order.number, "auto": True})
             archived += 1
     return archived
@@ -1122,7 +1124,9 @@ def do_merge(step: Step) -> None:
     order.state, order.closed_at, order.merged_into = State.MERGED, step.now, master
     step.data.update(into=master.number, note=_note(step))
     absorbed = {"absorbed": order.number, "note": step.data["note"]}
-    _event(master, "absorb", step.actor, master.state, master.state, at=step.now, data=absorbed)
+    timeline_event(
+        master, "absorb", step.actor, master.state, master.state, at=step.now, data=absorbed
+    )
 
 
 HANDLERS["merge"] = do_merge

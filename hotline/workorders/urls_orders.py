@@ -10,6 +10,7 @@ urlpatterns = [
     path("orders/export/", orders.order_export, name="order_export"),
     path("orders/<str:number>/", orders.order_detail, name="order_detail"),
     path("orders/<str:number>/actions/<str:action>/", orders.order_action, name="order_action"),
+    path("orders/<str:number>/fax/", orders.order_fax, name="order_fax"),
     path(
         "orders/<str:number>/attachments/<int:pk>/",
         orders.order_attachment,

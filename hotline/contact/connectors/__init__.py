@@ -16,11 +16,23 @@ It also says session changes to the citizen in its channel's way
 (:meth:`~.base.Connector.session_changed`: queue position, the agent joining, the
 satisfaction request at the end).
 
-Connectors register themselves in :data:`REGISTRY` by channel; web chat is the first
-(:mod:`.webchat`); the other channels (WeChat, SMS, email, Weibo, fax) add theirs.
+Connectors register themselves in :data:`REGISTRY` by channel, one module each (web
+chat, WeChat, SMS, email, Weibo, fax). A channel whose service calls us answers at
+``/channels/<platform>/<entry>/<action>`` (:meth:`~.base.Connector.webhook`); one we
+fetch from is polled by the worker (:meth:`~.base.Connector.poll`). Channels without a
+page of their own (:class:`~.base.ReplyConnector`) ask for the rating as a numbered menu
+and take the reply "1"…"5" as the rating.
 """
 
-from .base import Connector, Inbound, Unverified, agent_name  # noqa: F401
+from .base import (  # noqa: F401
+    Connector,
+    DeliveryError,
+    Inbound,
+    ReplyConnector,
+    Unverified,
+    agent_name,
+    rating_reply,
+)
 
 REGISTRY: dict[str, Connector] = {}
 
@@ -54,5 +66,11 @@ def deliver(message_id: int) -> None:
 
 
 def load() -> None:
-    """Import the built-in connectors (from ``ContactConfig.ready``)."""
-    from . import webchat  # noqa: F401
+    """Import the built-in connectors, every module of this package but ``base``
+    (from ``ContactConfig.ready``); each registers itself."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        if module.name != "base":
+            importlib.import_module(f"{__name__}.{module.name}")

@@ -3,6 +3,7 @@ per-channel limits."""
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -47,11 +48,27 @@ class Inbound:
     attachment: object = None  # an uploaded file (Django File) for image/file
     external_id: str = ""  # the channel's id of the message, for de-duplication
     event: str = ""  # for kind "event": subscribe, leave, rate …
-    data: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)  # e.g. "subject" of a mail, "satisfaction"
+
+
+@dataclass(frozen=True)
+class SettingField:
+    """One parameter a channel entry needs (``ChannelEntry.settings[key]``), declared by
+    its connector: the 渠道接入 page builds its form from these and checks them; secrets
+    are never shown back."""
+
+    key: str
+    label: str  # Chinese, as the page shows it
+    required: bool = False
+    secret: bool = False
+    help: str = ""
+    default: str = ""
 
 
 class Connector:
-    """Subclasses set ``channel`` and implement :meth:`send`; the rest has defaults."""
+    """Subclasses set ``channel`` and implement :meth:`send`; a channel whose service
+    calls us implements :meth:`webhook`, one we must fetch from implements :meth:`poll`.
+    The rest has defaults."""
 
     channel: str = ""
     label: str = ""
@@ -60,6 +77,30 @@ class Connector:
     deliver_inline: bool = False
     max_length: int = 2000  # characters of one text message
     media_kinds: frozenset = frozenset({"text", "image", "file"})
+    #: What an entry of this channel is configured with (:class:`SettingField`).
+    setting_fields: tuple = ()
+    #: The actions of :meth:`webhook` the service is told to call ("" is the bare URL),
+    #: with what each is for — shown on the 渠道接入 page next to the full URL.
+    webhook_actions: dict = {}
+
+    # --- inbound ----------------------------------------------------------------------------
+
+    def webhook(self, request, entry, action: str):
+        """The channel's service calls ``/channels/<platform>/<entry>/<action>`` (inbound
+        messages, URL verification, delivery reports): verify, normalise, hand each item
+        to :func:`hotline.contact.services.inbound_receive`, and answer in the service's
+        own format (an ``HttpResponse``). Raise :class:`Unverified` for a bad signature,
+        :class:`~hotline.core.errors.Unprocessable` for malformed input."""
+        from hotline.core.errors import NotFound
+
+        raise NotFound(f"{self.label}渠道没有此接口")
+
+    #: True: the worker calls :meth:`poll` every minute for each active entry (a mailbox).
+    polls: bool = False
+
+    def poll(self, entry) -> int:
+        """Fetch what arrived at ``entry`` since the last poll; return how many items."""
+        return 0
 
     # --- outbound -------------------------------------------------------------------------
 
@@ -118,6 +159,16 @@ class Connector:
     #: session is open)? The service refuses the request on channels that do not.
     rates_on_request: bool = False
 
+    #: The notice stored (and sent) when the agent asks for the rating (邀请评价).
+    rating_notice: str = (
+        "客服邀请您对本次服务进行评价：非常满意、满意、基本满意、不满意、非常不满意。"
+    )
+    #: True: the citizen rates by replying with a number (:class:`ReplyConnector`).
+    rates_by_reply: bool = False
+    #: True: a channel that can carry no rating at all (fax): an answered session that
+    #: ends becomes a 回拨任务, and the satisfaction is asked by telephone (回访).
+    rates_by_callback: bool = False
+
     def request_rating(self, session) -> None:
         """The agent asked the citizen to rate this session (邀请评价), after the request
         was stored (``session.rating_requested_at``, a notice message in the transcript).
@@ -125,3 +176,44 @@ class Connector:
         SMS or WeChat would send the levels as a numbered reply menu — and the answer comes
         back as an inbound ``rate`` event (:func:`hotline.contact.services.contact_rate`)."""
         raise NotImplementedError(f"{self.label}渠道暂不支持邀请评价")
+
+
+# --- channels without a page of their own: the rating as a numbered reply --------------------
+
+RATING_MENU = (
+    "请您对本次服务进行评价，回复数字即可：1 非常满意，2 满意，3 基本满意，4 不满意，5 非常不满意。"
+)
+RATING_THANKS = "感谢您的评价（{level}）！如仍需帮助，欢迎随时联系12345热线。"
+_RATING_REPLY = re.compile(r"^\s*([1-5])\s*[。.！!]?\s*$")
+
+
+def rating_reply(text: str) -> str | None:
+    """The satisfaction level a citizen's reply names — "1" … "5" (the menu's numbers)
+    or a level's own words — or None when the reply is something else."""
+    from ..models import SATISFACTION
+
+    text = (text or "").strip()
+    match = _RATING_REPLY.match(text)
+    if match:
+        return SATISFACTION[int(match.group(1)) - 1]
+    return text if text in SATISFACTION else None
+
+
+class ReplyConnector(Connector):
+    """A channel that carries only messages (WeChat, SMS, Weibo, email): the rating request
+    — 邀请评价 during the session, and at its end — is a numbered menu sent as a message,
+    and the citizen's reply "1"…"5" is taken as the rating
+    (:func:`hotline.contact.services.inbound_receive`)."""
+
+    rates_on_request = True
+    rates_by_reply = True
+    rating_notice = RATING_MENU
+
+    def request_rating(self, session) -> None:
+        """Nothing more to do: the menu is the notice the service stored and delivers."""
+
+    def session_changed(self, session_id: int, kind: str) -> None:
+        if kind == "ended":
+            from .. import services
+
+            services.rating_menu_send(session_id)

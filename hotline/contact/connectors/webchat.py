@@ -24,7 +24,7 @@ from django.urls import reverse
 from hotline.core.consumers import send_to_groups
 
 from . import register
-from .base import Connector, DeliveryError, Unverified, agent_name
+from .base import Connector, DeliveryError, SettingField, Unverified, agent_name
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,13 @@ class WebchatConnector(Connector):
     label = "网页在线"
     deliver_inline = True
     max_length = 2000
+    setting_fields = (
+        SettingField(
+            "allowed_origins",
+            "允许嵌入的网站",
+            help="嵌入咨询挂件的网站来源，如 https://www.example.gov.cn，多个以空格或逗号分隔",
+        ),
+    )
 
     def _push(self, session, payload: dict) -> None:
         send_to_groups(

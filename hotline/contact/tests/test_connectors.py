@@ -86,3 +86,35 @@ def test_the_channels_limits_are_told_to_the_agent_before_anything_is_stored(gat
     with pytest.raises(services.Unprocessable, match="短信消息最长 70 字"):
         services.message_send(actor=worker, session=session, body="长" * 71, now=T0)
     assert not Message.objects.filter(session=session, direction="out").exists()
+
+
+def test_the_supervisor_sees_a_dead_letter_and_sends_it_again_once_the_gateway_is_back(
+    gateway, sms_session, cc, client, django_capture_on_commit_callbacks
+):
+    connector = gateway(failures=len(base.RETRY_DELAYS) + 1)  # down for one whole round
+    worker, session = sms_session
+    message = services.message_send(actor=worker, session=session, body="请补充地址", now=T0)
+    attempts_until_settled(connector, message)
+    assert message.delivery == "dead"
+
+    client.force_login(cc.leader)
+    floor = client.get("/api/contact/floor").json()
+    assert [(d["id"], d["ref"], d["error"]) for d in floor["dead_letters"]] == [
+        (message.pk, session.ref, "网关无响应")
+    ]
+    assert floor["dead_letters"][0]["address"] == "139****1111"  # a phone, masked
+
+    # an agent may not; a supervisor may — the gateway is back, the message goes out
+    client.force_login(worker)
+    assert client.post(f"/api/contact/messages/{message.pk}/redeliver").status_code == 403
+    client.force_login(cc.leader)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(f"/api/contact/messages/{message.pk}/redeliver")
+    assert answer.status_code == 200, answer.content
+    message.refresh_from_db()
+    assert (message.delivery, message.attempts) == ("sent", 1)
+    assert connector.sent == ["请补充地址"]
+    assert client.get("/api/contact/floor").json()["dead_letters"] == []
+    # sending again what was delivered is refused, in Chinese
+    again = client.post(f"/api/contact/messages/{message.pk}/redeliver")
+    assert again.status_code == 409 and "无需重新投递" in again.json()["detail"]

@@ -178,7 +178,8 @@ def test_agent_signs_in_answers_a_chat_and_writes_the_summary(
         citizen_writes(entry, first, "另外，租房提取公积金要什么材料？")
         expect(page.locator(".cd-msg-in")).to_have_count(2)
         expect(page.locator(".cd-msg-in").last).to_contain_text("租房提取公积金")
-        expect(page.locator(".cd-tab-wait")).to_contain_text("待回复")
+        # 首次响应 (GB/T 33358): no answer yet, the tab counts down the 3 minutes
+        expect(page.locator(".cd-tab-wait")).to_contain_text("首次响应剩余 02:")
 
         page.click("#cd-emoji-open")
         page.locator(".cd-emoji-item").first.click()
@@ -190,6 +191,8 @@ def test_agent_signs_in_answers_a_chat_and_writes_the_summary(
             "👍您好，噪音问题我马上为您登记工单。<b>请稍候</b>"
         )
         expect(reply.locator(".cd-delivery")).to_have_text("已发送")
+        expect(page.locator(".cd-tab-wait")).to_have_text("")  # answered: the countdown stops
+        assert Session.objects.get(pk=session.pk).first_response_at is not None
         expect(page.locator("#cd-input")).to_have_value("")
         stored = Message.objects.get(session=session, direction="out", kind="text")
         assert stored.body == "👍您好，噪音问题我马上为您登记工单。<b>请稍候</b>"

@@ -104,7 +104,14 @@ def test_a_leader_watches_forces_barges_in_releases_and_announces(
         page.locator("#floor-composer button[type=submit]").click()
         expect(transcript).to_contain_text("补办社保卡请带身份证")
         said = Message.objects.get(session=scene["session"], sender=cc.leader)
-        assert said.direction == "out" and said.delivery in ("sent", "delivered")
+        assert said.direction == "out"
+        # delivered to the citizen's socket after commit: the text can show first
+        for _ in range(50):
+            said.refresh_from_db()
+            if said.delivery in ("sent", "delivered"):
+                break
+            page.wait_for_timeout(100)
+        assert said.delivery in ("sent", "delivered")
         # the citizen's words arrive live in the transcript
         services.inbound_receive(
             entry=scene["entry"],
@@ -139,6 +146,74 @@ def test_a_leader_watches_forces_barges_in_releases_and_announces(
 
         # a refused request is logged by the browser as a failed resource: expected here
         leader.errors = [e for e in leader.errors if "status of 409" not in e]
+        leader.clean()
+    finally:
+        leader.close()
+
+
+def test_a_dead_letter_shows_on_the_floor_live_and_is_sent_again(
+    browser, live_server, screenshot_dir, cc, scene, monkeypatch
+):
+    from hotline.contact import connectors
+    from hotline.contact.connectors.base import RETRY_DELAYS, Connector, DeliveryError
+
+    class Gateway(Connector):
+        channel, label, up, sent = "sms", "短信", False, []
+
+        def send(self, message):
+            if not self.up:
+                raise DeliveryError("短信网关无响应")
+            self.sent.append(message.body)
+            return "gw-1"
+
+    gateway = Gateway()
+    monkeypatch.setitem(connectors.REGISTRY, "sms", gateway)
+    agent = scene["chatting"]
+    services.agent_settings_update(actor=agent, text_capacity=5)
+    session = services.contact_arrive(
+        platform=cc.platform, channel="sms", address="13900001111", queue=cc.general
+    )
+    session.refresh_from_db()
+    assert session.agent_id == agent.pk
+
+    leader = SignedIn(browser, live_server.url, cc.leader, screenshot_dir, prefix="floor-")
+    page = leader.page
+    try:
+        leader.goto("/floor/")
+        expect(page.locator("#floor-live")).to_have_text("实时")
+        expect(page.locator("#floor-dead")).to_be_hidden()
+        message = services.message_send(actor=agent, session=session, body="您的诉求已受理")
+        for _ in range(len(RETRY_DELAYS) + 1):  # the worker's attempts, all failing
+            message.refresh_from_db()
+            if message.delivery in ("pending", "retrying"):  # (immediate tasks: done already)
+                gateway.attempt(message)
+        message.refresh_from_db()
+        assert message.delivery == "dead"
+        row = page.locator("#floor-dead-rows tr")
+        expect(row).to_have_count(1)  # arrived live, without a reload
+        expect(row).to_contain_text("您的诉求已受理")
+        expect(row).to_contain_text("短信网关无响应")
+        expect(row).to_contain_text("139****1111")
+        leader.shoot("dead-letter")
+        gateway.up = True
+        row.get_by_role("button", name="重新投递").click()
+        expect(page.locator("#floor-dead")).to_be_hidden()
+        message.refresh_from_db()
+        assert message.delivery == "sent" and gateway.sent == ["您的诉求已受理"]
+
+        # 渠道接入: the doors of the platform and the addresses their services call
+        leader.goto("/floor/channels/")
+        expect(page.locator(".entry-table")).to_contain_text("网页在线咨询")
+        expect(page.locator(".entry-table")).to_contain_text(f"/chat/{cc.platform.code}/web/")
+        leader.shoot("channel-entries")
+        page.get_by_role("link", name="微信").click()
+        expect(page.locator("h1")).to_contain_text("新建微信接入")
+        expect(page.locator("label", has_text="AppSecret")).to_be_visible()
+        page.fill("#id_code", "wx")
+        page.fill("#id_name", "三亚12345公众号")
+        page.get_by_role("button", name="保存").click()
+        expect(page.locator(".invalid-feedback").first).to_be_visible()  # AppID etc. missing
+        leader.shoot("channel-entry-wechat")
         leader.clean()
     finally:
         leader.close()

@@ -463,7 +463,18 @@ def test_facts_of_a_whole_contact_and_the_rating(cc, agent, arrive):
         services.contact_rate(session=s, satisfaction="很好")
     services.contact_rate(session=s, satisfaction="满意")
     services.session_close(actor=a, session=s, summary="已答复", now=at(110))
-    assert facts(s) == ["offered", "queued", "assigned", "answered", "ended", "closed"]
+    assert facts(s) == [
+        "offered",
+        "queued",
+        "assigned",
+        "answered",
+        "responded",
+        "ended",
+        "closed",
+    ]
+    # 首次响应: one second after arrival, against the 3-minute text target (GB/T 33358)
+    responded = ContactFact.objects.get(session_id=s.pk, kind="responded")
+    assert (responded.wait_seconds, responded.detail) == (1.0, {"target": 180, "met": True})
     ended = ContactFact.objects.get(session_id=s.pk, kind="ended")
     assert ended.detail == {"reason": "citizen", "talk": 90.0}
     figures = selectors.queue_figures(cc.general, now=at(120))

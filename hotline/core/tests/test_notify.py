@@ -6,9 +6,7 @@ import email
 import email.header
 import json
 import socket
-import threading
 from email import policy
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -17,6 +15,7 @@ from django.urls import include, path
 
 from hotline.core import notify, selectors
 from hotline.core.models import Delivery, Notification
+from hotline.testing import LoopbackHttp
 
 # The page tests route notifications/ the way hotline/core/urls.py includes it.
 urlpatterns = [
@@ -164,36 +163,12 @@ def test_missing_address_is_recorded_not_sent(make_user, django_capture_on_commi
 
 @pytest.fixture
 def sms_gateway():
-    posts = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            length = int(self.headers["Content-Length"])
-            posts.append(
-                {
-                    "path": self.path,
-                    "auth": self.headers.get("Authorization"),
-                    "body": json.loads(self.rfile.read(length)),
-                }
-            )
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(b'{"code": 0}')
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/sms/send", posts
-    server.shutdown()
-    server.server_close()
+    with LoopbackHttp() as gateway:  # answers {"code": 0}
+        yield f"{gateway.url}/sms/send", gateway
 
 
 def test_sms_through_a_gateway_that_is_up(person, sms_gateway, django_capture_on_commit_callbacks):
-    url, posts = sms_gateway
+    url, gateway = sms_gateway
     with (
         override_settings(
             HOTLINE_SMS_URL=url,
@@ -211,6 +186,14 @@ def test_sms_through_a_gateway_that_is_up(person, sms_gateway, django_capture_on
         )
     delivery = Delivery.objects.get()
     assert delivery.status == Delivery.Status.SENT and delivery.attempts == 1
+    posts = [
+        {
+            "path": r["path"],
+            "auth": r["headers"].get("Authorization"),
+            "body": json.loads(r["body"]),
+        }
+        for r in gateway.requests
+    ]
     assert posts == [
         {
             "path": "/sms/send",

@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from hotline import search
+from hotline.contact.connectors import fax as fax_connector
 from hotline.core import selectors as core_selectors
 from hotline.core.errors import HotlineError, NotFound
 from hotline.core.exports import styled_workbook
@@ -715,6 +716,9 @@ def _detail_context(request, order) -> dict:
             and selectors.orders_visible(request.user).filter(pk=order.merged_into_id).exists()
         ),
         "merge_candidates": (selectors.merge_candidates(request.user, order) if can_merge else []),
+        "fax_ready": bool(order.answer.strip())
+        and request.user.can("workorders.callback")
+        and fax_connector.fax_entry(order.platform_id) is not None,
     }
 
 
@@ -799,6 +803,19 @@ def order_action(request, number, action):
     return render(
         request, "workorders/orders/detail.html", context, status=refused.get("status", 400)
     )
+
+
+@pages.requires("workorders.callback")
+@require_http_methods(["POST"])
+def order_fax(request, number):
+    """传真答复: the order's reply faxed through the platform's fax gateway."""
+    order = _order_or_404(request, number)
+    pages.attempt(
+        request,
+        lambda: fax_connector.fax_order_reply(request.user, order, request.POST.get("number", "")),
+        success="传真已提交传真网关，回执将记入流转记录",
+    )
+    return redirect("order_detail", number)
 
 
 @pages.requires("workorders.view")

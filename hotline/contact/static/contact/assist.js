@@ -12,106 +12,21 @@
 (function () {
   "use strict";
 
-  var csrfToken = window.Hotline.csrfToken; // web/static/js/app.js
-
   var root = document.getElementById("ca");
   if (!root) return;
   var D = root.dataset;
   var ME = Number(D.me);
-  var SVG_NS = "http://www.w3.org/2000/svg";
   var REFRESH_EVERY = 20000;
 
-  function $(id) { return document.getElementById(id); }
+  var H = window.Hotline; // web/static/js/app.js
+  var $ = H.dom.$, el = H.dom.el, icon = H.dom.icon, clear = H.dom.clear;
+  var timeOf = H.time.hhmm;
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null && text !== "") node.textContent = String(text);
-    return node;
-  }
+  function api(method, path, body) { return H.request(method, D.api + path, body); }
 
-  function icon(name) {
-    var svg = document.createElementNS(SVG_NS, "svg");
-    svg.setAttribute("class", "bi");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    var use = document.createElementNS(SVG_NS, "use");
-    use.setAttribute("href", D.sprite + "#" + name);
-    svg.appendChild(use);
-    return svg;
-  }
+  function toast(text, level) { H.toast($("cd-toasts"), text, level); }
 
-  function clear(node) {
-    while (node.firstChild) node.removeChild(node.firstChild);
-    return node;
-  }
-
-  function sitePath(link) {
-    return typeof link === "string" && link.charAt(0) === "/" && link.charAt(1) !== "/" &&
-      link.charAt(1) !== "\\" ? link : "";
-  }
-
-
-  function pad(n) { return n < 10 ? "0" + n : String(n); }
-
-  function timeOf(value) {
-    var d = new Date(value);
-    return isNaN(d.getTime()) ? "" : pad(d.getHours()) + ":" + pad(d.getMinutes());
-  }
-
-  function ApiError(status, detail) {
-    this.status = status;
-    this.detail = detail;
-  }
-
-  async function api(method, path, body) {
-    var headers = { Accept: "application/json" };
-    var options = { method: method, credentials: "same-origin", headers: headers };
-    if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    var response;
-    try {
-      response = await fetch(D.api + path, options);
-    } catch (e) {
-      throw new ApiError(0, "网络连接失败，请检查网络后重试");
-    }
-    if (response.status === 401) {
-      window.location.href = "/login/?next=" + encodeURIComponent(window.location.pathname);
-      throw new ApiError(401, "登录已失效，请重新登录");
-    }
-    var data = null;
-    try {
-      data = await response.json();
-    } catch (e) {
-      data = null;
-    }
-    if (!response.ok) {
-      throw new ApiError(response.status, data && typeof data.detail === "string" ? data.detail
-        : "操作未成功（" + response.status + "），请稍后重试");
-    }
-    return data;
-  }
-
-  function toast(text, level) {
-    var box = el("div", "cd-toast cd-toast-" + (level || "error"));
-    box.setAttribute("role", level === "ok" ? "status" : "alert");
-    box.appendChild(icon(level === "ok" ? "check-circle" : "exclamation-triangle"));
-    box.appendChild(el("span", "", text));
-    var close = el("button", "btn-close");
-    close.type = "button";
-    close.setAttribute("aria-label", "关闭");
-    close.addEventListener("click", function () { box.remove(); });
-    box.appendChild(close);
-    $("cd-toasts").appendChild(box);
-    window.setTimeout(function () { box.remove(); }, level === "ok" ? 4000 : 8000);
-  }
-
-  function failed(error) {
-    toast(error instanceof ApiError ? error.detail : "操作未成功，请稍后重试");
-  }
+  function failed(error) { toast(H.errorText(error)); }
 
   // --- the invited sessions ---------------------------------------------------------------
   var chats = {}; // session id → {brief, detail, log, nodes, tab}
@@ -217,7 +132,7 @@
     meta.appendChild(el("time", "cd-msg-time", timeOf(m.at)));
     node.appendChild(meta);
     var bubble = el("div", "cd-bubble");
-    var link = sitePath(m.attachment);
+    var link = H.dom.sitePath(m.attachment);
     if (link) {
       var a = el("a", m.kind === "image" ? "cd-image" : "cd-file");
       a.href = link;
@@ -251,7 +166,7 @@
       var id = Number(key);
       if (id > m.id && (after === null || id < after)) after = id;
     });
-    var bottom = c.log.scrollHeight - c.log.scrollTop - c.log.clientHeight < 80;
+    var bottom = H.dom.nearBottom(c.log, 80);
     if (after !== null) c.log.insertBefore(node, c.nodes[after]);
     else c.log.appendChild(node);
     if (bottom) c.log.scrollTop = c.log.scrollHeight;
@@ -332,12 +247,7 @@
     event.preventDefault();
     submit();
   });
-  input.addEventListener("keydown", function (event) {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
-      event.preventDefault();
-      submit();
-    }
-  });
+  H.dom.enterSends(input, submit);
 
   $("ca-leave").addEventListener("click", async function () {
     var id = activeId;
@@ -357,8 +267,6 @@
   });
 
   // --- the socket -------------------------------------------------------------------------
-  var socket = null;
-  var retries = 0;
   var connected = false;
 
   function setLink(state, text) {
@@ -367,43 +275,30 @@
     link.querySelector(".cd-link-text").textContent = text;
   }
 
-  function send(data) {
-    if (socket && socket.readyState === 1) socket.send(JSON.stringify(data));
-  }
+  var live = H.socket({
+    path: function () { return D.socket; },
+    onEvent: onEvent,
+    onClose: function (code) {
+      connected = false;
+      if (code === 4401 || code === 4403) {
+        live.stop();
+        setLink("dead", code === 4401 ? "登录已失效，请刷新页面" : "无权接收实时消息");
+      }
+    },
+    onRetry: function (delay) {
+      setLink("down", "连接已断开，" + Math.ceil(delay / 1000) + " 秒后重连");
+    },
+  });
+
+  function send(data) { live.send(data); }
 
   function watch(id) { send({ type: "watch_session", id: id }); }
-
-  function connect() {
-    var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(scheme + "//" + window.location.host + D.socket);
-    socket.addEventListener("message", function (event) {
-      var data;
-      try {
-        data = JSON.parse(event.data);
-      } catch (e) {
-        return;
-      }
-      onEvent(data);
-    });
-    socket.addEventListener("close", function (event) {
-      socket = null;
-      connected = false;
-      if (event.code === 4401 || event.code === 4403) {
-        setLink("dead", event.code === 4401 ? "登录已失效，请刷新页面" : "无权接收实时消息");
-        return;
-      }
-      var delay = Math.min(30000, 1000 * Math.pow(2, retries));
-      retries += 1;
-      setLink("down", "连接已断开，" + Math.ceil(delay / 1000) + " 秒后重连");
-      window.setTimeout(connect, delay);
-    });
-  }
 
   function onEvent(data) {
     var c = chats[data.session];
     switch (data.event) {
       case "ready":
-        retries = 0;
+        live.ok();
         connected = true;
         setLink("ok", "实时连接正常");
         order.forEach(watch);
@@ -440,5 +335,5 @@
 
   window.setInterval(function () { if (!connected) refresh(); }, REFRESH_EVERY);
   refresh();
-  connect();
+  live.connect();
 })();

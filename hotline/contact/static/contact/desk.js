@@ -21,13 +21,10 @@
 (function () {
   "use strict";
 
-  var csrfToken = window.Hotline.csrfToken; // web/static/js/app.js
-
   var root = document.getElementById("cd");
   if (!root) return;
   var D = root.dataset;
   var ME = Number(D.me);
-  var SVG_NS = "http://www.w3.org/2000/svg";
 
   var DELIVERY = {
     pending: "待发送",
@@ -48,26 +45,13 @@
   var REFRESH_EVERY = 15000;
   var FINAL_CODES = [4401, 4403];
 
-  // --- small helpers ----------------------------------------------------------------------
-  function $(id) { return document.getElementById(id); }
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null && text !== "") node.textContent = String(text);
-    return node;
-  }
-
-  function icon(name, className) {
-    var svg = document.createElementNS(SVG_NS, "svg");
-    svg.setAttribute("class", "bi " + (className || ""));
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    var use = document.createElementNS(SVG_NS, "use");
-    use.setAttribute("href", D.sprite + "#" + name);
-    svg.appendChild(use);
-    return svg;
-  }
+  // --- small helpers (the shared ones: web/static/js/app.js) -----------------------------
+  var H = window.Hotline;
+  var $ = H.dom.$, el = H.dom.el, icon = H.dom.icon, clear = H.dom.clear;
+  var sitePath = H.dom.sitePath;
+  var now = H.time.now, parseTime = H.time.parse, pad = H.time.pad, clock = H.time.clock;
+  var dateOf = H.time.date;
+  var request = H.request;
 
   function button(className, label, iconName) {
     var node = el("button", className);
@@ -75,17 +59,6 @@
     if (iconName) node.appendChild(icon(iconName));
     node.appendChild(el("span", "", label));
     return node;
-  }
-
-  function clear(node) {
-    while (node.firstChild) node.removeChild(node.firstChild);
-    return node;
-  }
-
-  function sitePath(link) {
-    // Only a path on this site: never "//host", "javascript:" or another origin.
-    return typeof link === "string" && link.charAt(0) === "/" && link.charAt(1) !== "/" &&
-      link.charAt(1) !== "\\" ? link : "";
   }
 
   function maskPhone(number) {
@@ -96,24 +69,6 @@
       return digits.slice(0, 2) + "*".repeat(digits.length - 6) + digits.slice(-4);
     }
     return "*".repeat(digits.length);
-  }
-
-  var skew = 0; // server clock minus this clock (ms), from the Date header of API answers
-  function now() { return Date.now() + skew; }
-
-  function parseTime(value) {
-    var t = value ? Date.parse(value) : NaN;
-    return isNaN(t) ? null : t;
-  }
-
-  function pad(n) { return n < 10 ? "0" + n : String(n); }
-
-  function clock(seconds) {
-    seconds = Math.max(0, Math.floor(seconds));
-    var h = Math.floor(seconds / 3600);
-    var m = Math.floor((seconds % 3600) / 60);
-    var s = seconds % 60;
-    return (h ? pad(h) + ":" : "") + pad(m) + ":" + pad(s);
   }
 
   function longClock(seconds) {
@@ -131,90 +86,19 @@
     return seconds + " 秒";
   }
 
+  // today: "09:05"; another day: "5月3日 09:05"
   function timeOf(value) {
     var t = parseTime(value);
     if (t === null) return "";
-    var d = new Date(t);
-    var today = new Date(now());
-    var hm = pad(d.getHours()) + ":" + pad(d.getMinutes());
-    if (d.toDateString() === today.toDateString()) return hm;
-    return (d.getMonth() + 1) + "月" + d.getDate() + "日 " + hm;
-  }
-
-  function dateOf(value) {
-    var t = parseTime(value);
-    if (t === null) return "";
-    var d = new Date(t);
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
-  }
-
-  // --- the API ----------------------------------------------------------------------------
-  function ApiError(status, detail) {
-    this.status = status;
-    this.detail = detail;
-  }
-
-  async function request(method, url, body) {
-    var headers = { Accept: "application/json" };
-    var options = { method: method, credentials: "same-origin", headers: headers };
-    if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
-    if (body instanceof FormData) {
-      options.body = body;
-    } else if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    var sent = Date.now();
-    var response;
-    try {
-      response = await fetch(url, options);
-    } catch (e) {
-      throw new ApiError(0, "网络连接失败，请检查网络后重试");
-    }
-    var served = parseTime(response.headers.get("Date"));
-    if (served !== null) {
-      var guess = served + 500 - (sent + Date.now()) / 2; // the header has whole seconds
-      skew = Math.abs(guess) > 1500 ? guess : 0;
-    }
-    if (response.status === 401) {
-      window.location.href = "/login/?next=" + encodeURIComponent(window.location.pathname);
-      throw new ApiError(401, "登录已失效，请重新登录");
-    }
-    var data = null;
-    try {
-      data = await response.json();
-    } catch (e) {
-      data = null;
-    }
-    if (!response.ok) {
-      var detail = data && typeof data.detail === "string" ? data.detail
-        : "操作未成功（" + response.status + "），请稍后重试";
-      throw new ApiError(response.status, detail);
-    }
-    return data;
+    return new Date(t).toDateString() === new Date(now()).toDateString()
+      ? H.time.hhmm(value) : H.time.dayTime(value);
   }
 
   function api(method, path, body) { return request(method, D.api + path, body); }
 
-  // --- toasts -----------------------------------------------------------------------------
-  function toast(text, level) {
-    var box = el("div", "cd-toast cd-toast-" + (level || "error"));
-    box.setAttribute("role", level === "ok" ? "status" : "alert");
-    box.appendChild(icon(level === "ok" ? "check-circle" : "exclamation-triangle"));
-    box.appendChild(el("span", "", text));
-    var close = el("button", "btn-close");
-    close.type = "button";
-    close.setAttribute("aria-label", "关闭");
-    close.addEventListener("click", function () { box.remove(); });
-    box.appendChild(close);
-    $("cd-toasts").appendChild(box);
-    window.setTimeout(function () { box.remove(); }, level === "ok" ? 4000 : 8000);
-    return box;
-  }
+  function toast(text, level) { return H.toast($("cd-toasts"), text, level); }
 
-  function failed(error) {
-    toast(error instanceof ApiError ? error.detail : "操作未成功，请稍后重试");
-  }
+  function failed(error) { toast(H.errorText(error)); }
 
   // --- state ------------------------------------------------------------------------------
   var desk = null; // the last GET desk answer (presence, queues, today)
@@ -364,7 +248,7 @@
     var legs = el("div", "cd-legs");
     log.appendChild(legs);
     var tab; // (below) the log follows new messages while the agent reads at its end
-    log.addEventListener("scroll", function () { if (tab) tab.stick = nearBottom(log); });
+    log.addEventListener("scroll", function () { if (tab) tab.stick = H.dom.nearBottom(log, 80); });
     var node = el("button", "cd-tab");
     node.type = "button";
     node.setAttribute("role", "tab");
@@ -578,10 +462,6 @@
     });
   }
 
-  function nearBottom(log) {
-    return log.scrollHeight - log.scrollTop - log.clientHeight < 80;
-  }
-
   function scrollDown(tab, force) {
     if (force || tab.stick) tab.log.scrollTop = tab.log.scrollHeight;
   }
@@ -749,6 +629,14 @@
   var input = $("cd-input");
   var sending = false;
 
+  // the answer to the agent's own message: shown at once, the log following it
+  function showSent(tab, message) {
+    tab.stick = true;
+    putMessage(tab, message, false, true);
+    scrollDown(tab, true);
+    renderTab(tab);
+  }
+
   async function send() {
     var tab = tabs[activeId];
     var body = input.value;
@@ -760,10 +648,7 @@
       if (input.value === body) input.value = "";
       tab.draft = input.value;
       remember("draft", tab.id, tab.draft);
-      tab.stick = true;
-      putMessage(tab, message, false, true);
-      scrollDown(tab, true);
-      renderTab(tab);
+      showSent(tab, message);
     } catch (error) {
       failed(error);
     } finally {
@@ -778,12 +663,7 @@
     send();
   });
 
-  input.addEventListener("keydown", function (event) {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
-      event.preventDefault(); // Enter while an IME composes confirms the word, not sends
-      send();
-    }
-  });
+  H.dom.enterSends(input, send);
 
   input.addEventListener("input", function () {
     var tab = tabs[activeId];
@@ -810,11 +690,7 @@
     form.append("file", file, file.name || "截图.png");
     var note = toast("正在发送“" + (file.name || "截图") + "”……", "ok");
     try {
-      var message = await api("POST", "sessions/" + tab.id + "/files", form);
-      tab.stick = true;
-      putMessage(tab, message, false, true);
-      scrollDown(tab, true);
-      renderTab(tab);
+      showSent(tab, await api("POST", "sessions/" + tab.id + "/files", form));
     } catch (error) {
       failed(error);
     } finally {
@@ -1633,9 +1509,6 @@
   }
 
   // --- the socket -------------------------------------------------------------------------
-  var socket = null;
-  var retries = 0;
-  var reconnectTimer = null;
   var pingTimer = null;
   var everConnected = false;
 
@@ -1646,55 +1519,38 @@
     link.querySelector(".cd-link-text").textContent = text;
   }
 
+  var live = H.socket({
+    path: function () { return D.socket; },
+    onConnecting: function () {
+      setLink("connecting", everConnected ? "正在重新连接……" : "正在连接……");
+    },
+    onEvent: onEvent,
+    onClose: function (code) {
+      window.clearInterval(pingTimer);
+      if (FINAL_CODES.indexOf(code) !== -1) {
+        live.stop();
+        setLink("dead", code === 4401 ? "登录已失效，请刷新页面" : "无权接收实时消息");
+      }
+    },
+    onRetry: function (delay) {
+      setLink("down", "连接已断开，" + Math.ceil(delay / 1000) + " 秒后重连");
+    },
+  });
+
   function connect() {
     if (!window.WebSocket) {
       setLink("down", "浏览器不支持实时连接，每 15 秒刷新");
       return;
     }
-    var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    setLink("connecting", everConnected ? "正在重新连接……" : "正在连接……");
-    try {
-      socket = new WebSocket(scheme + "//" + window.location.host + D.socket);
-    } catch (e) {
-      reconnect();
-      return;
-    }
-    socket.addEventListener("message", function (event) {
-      var data;
-      try {
-        data = JSON.parse(event.data);
-      } catch (e) {
-        return;
-      }
-      onEvent(data);
-    });
-    socket.addEventListener("close", function (event) {
-      window.clearInterval(pingTimer);
-      socket = null;
-      if (FINAL_CODES.indexOf(event.code) !== -1) {
-        setLink("dead", event.code === 4401 ? "登录已失效，请刷新页面" : "无权接收实时消息");
-        return;
-      }
-      reconnect();
-    });
-  }
-
-  function reconnect() {
-    var delay = Math.min(30000, 1000 * Math.pow(2, retries)) * (0.75 + Math.random() * 0.5);
-    retries += 1;
-    setLink("down", "连接已断开，" + Math.ceil(delay / 1000) + " 秒后重连");
-    window.clearTimeout(reconnectTimer);
-    reconnectTimer = window.setTimeout(connect, delay);
+    live.connect();
   }
 
   function onEvent(data) {
     switch (data.event) {
       case "ready":
-        retries = 0;
+        live.ok();
         setLink("ok", "实时连接正常");
-        pingTimer = window.setInterval(function () {
-          if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: "ping" }));
-        }, 30000);
+        pingTimer = window.setInterval(function () { live.send({ type: "ping" }); }, 30000);
         if (everConnected) {
           // what happened while the socket was down: read it again
           refreshDesk();
@@ -1746,6 +1602,9 @@
     if (!tab) {
       scheduleRefresh(150); // a session not on a tab yet: read the list
       return;
+    }
+    if (m.direction === "out" && m.kind !== "event" && m.sender && !tab.brief.first_response_at) {
+      tab.brief.first_response_at = m.at; // 首次响应 made: the countdown stops
     }
     if (putMessage(tab, m, true)) {
       renderTab(tab);
@@ -1807,26 +1666,42 @@
     order.forEach(function (id) { tickTab(tabs[id], t); });
   }
 
-  // 待接起 / 待回复: how long the citizen has been waiting on this tab
+  // 待接起 / 首次响应 / 待回复: how long the citizen has been waiting on this tab. Until the
+  // first answer the tab counts down to the channel's GB/T 33358 target (text 3 minutes,
+  // mail 24 hours); after it, how long the citizen's last message waits — marked at a
+  // third of the target, overdue past it.
   function tickTab(tab, t) {
     var span = tab.node.querySelector(".cd-tab-wait");
     if (!span) return;
+    var b = tab.brief;
+    var target = b.response_target || 0;
     var text = "";
     var late = false;
-    if (tab.brief.state === "offered") {
-      var offered = parseTime(tab.brief.offered_at);
+    var overdue = false;
+    if (b.state === "offered") {
+      var offered = parseTime(b.offered_at);
       if (offered !== null) text = "待接起 " + clock((t - offered) / 1000);
       late = true;
-    } else if (tab.brief.state === "active" && tab.last && tab.last.direction === "in") {
+    } else if (b.state === "active" && !b.first_response_at && target) {
+      var arrived = parseTime(b.created_at);
+      if (arrived !== null) {
+        var left = target - (t - arrived) / 1000;
+        overdue = left < 0;
+        text = overdue ? "首次响应超时 " + clock(-left) : "首次响应剩余 " + clock(left);
+        late = left < target * 2 / 3;
+      }
+    } else if (b.state === "active" && tab.last && tab.last.direction === "in") {
       var at = parseTime(tab.last.at);
       if (at !== null) {
         var waited = (t - at) / 1000;
         text = "待回复 " + clock(waited);
-        late = waited >= 60;
+        late = waited >= (target ? target / 3 : 60);
+        overdue = target > 0 && waited >= target;
       }
     }
     span.textContent = text;
     span.classList.toggle("cd-late", late);
+    span.classList.toggle("cd-overdue", overdue);
   }
 
   // --- start ------------------------------------------------------------------------------

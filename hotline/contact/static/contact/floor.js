@@ -14,8 +14,6 @@
 (function () {
   "use strict";
 
-  var csrfToken = window.Hotline.csrfToken; // web/static/js/app.js
-
   var root = document.getElementById("floor");
   var configNode = document.getElementById("floor-config");
   if (!root || !configNode) return;
@@ -30,7 +28,6 @@
     byId: {},
     queues: [],
     totals: {},
-    skew: 0, // server clock minus ours, in ms
     selected: null, // agent id
     watching: null, // session id
     watchedSession: null,
@@ -38,51 +35,12 @@
     filters: { team: "", state: "", search: "" },
   };
 
-  // --- helpers ----------------------------------------------------------------------------
-  function $(id) { return document.getElementById(id); }
+  // --- helpers (the shared ones: web/static/js/app.js) -----------------------------------
+  var H = window.Hotline;
+  var $ = H.dom.$, el = H.dom.el, icon = H.dom.icon;
+  var pad = H.time.pad, duration = H.time.clock, dateTime = H.time.dayTime;
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null && text !== "") node.textContent = String(text);
-    return node;
-  }
-
-  function icon(name, className) {
-    var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-    svg.setAttribute("class", "bi " + (className || ""));
-    svg.setAttribute("aria-hidden", "true");
-    var use = document.createElementNS("http://www.w3.org/2000/svg", "use");
-    use.setAttribute("href", config.sprite + "#" + name);
-    svg.appendChild(use);
-    return svg;
-  }
-
-
-  function call(method, path, body) {
-    var options = {
-      method: method,
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
-    };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch(API + path, options).then(function (response) {
-      return response.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        if (!response.ok) {
-          var error = new Error((data && data.detail) || "操作失败（" + response.status + "），请稍后重试");
-          error.status = response.status;
-          error.field = data && data.field;
-          throw error;
-        }
-        return data;
-      });
-    });
-  }
+  function call(method, path, body) { return H.request(method, API + path, body); }
 
   var alertTimer = null;
   function showError(message) {
@@ -99,36 +57,14 @@
     $("floor-alert").classList.add("d-none");
   }
 
-  function now() { return Date.now() + state.skew; }
-
-  function duration(seconds) {
-    seconds = Math.max(0, Math.floor(seconds));
-    var h = Math.floor(seconds / 3600);
-    var m = Math.floor((seconds % 3600) / 60);
-    var s = seconds % 60;
-    var mm = (m < 10 ? "0" : "") + m;
-    var ss = (s < 10 ? "0" : "") + s;
-    return h ? h + ":" + mm + ":" + ss : mm + ":" + ss;
-  }
-
   function since(iso) {
-    if (!iso) return "";
-    var start = Date.parse(iso);
-    return isNaN(start) ? "" : duration((now() - start) / 1000);
+    var start = H.time.parse(iso);
+    return start === null ? "" : duration((H.time.now() - start) / 1000);
   }
 
   function clock(iso) {
     var date = new Date(iso);
-    if (isNaN(date.getTime())) return "";
-    function two(n) { return (n < 10 ? "0" : "") + n; }
-    return two(date.getHours()) + ":" + two(date.getMinutes()) + ":" + two(date.getSeconds());
-  }
-
-  function dateTime(iso) {
-    var date = new Date(iso);
-    if (isNaN(date.getTime())) return "";
-    function two(n) { return (n < 10 ? "0" : "") + n; }
-    return (date.getMonth() + 1) + "月" + date.getDate() + "日 " + two(date.getHours()) + ":" + two(date.getMinutes());
+    return isNaN(date.getTime()) ? "" : H.time.hhmm(iso) + ":" + pad(date.getSeconds());
   }
 
   // The colour class of a tile: what a person reads first.
@@ -361,17 +297,18 @@
     loading = true;
     lateEvents = [];
     call("GET", "floor").then(function (data) {
-      var serverNow = Date.parse(data.now);
-      if (!isNaN(serverNow)) state.skew = serverNow - Date.now();
+      H.time.sync(H.time.parse(data.now));
       state.agents = data.agents;
       state.queues = data.queues;
       state.totals = data.totals;
+      state.deadLetters = data.dead_letters || [];
       render();
+      renderDeadLetters();
       var replay = lateEvents;
       lateEvents = [];
       replay.forEach(function (event) { applyAgentEvent(event); });
     }).catch(function (error) {
-      showError(error.message);
+      showError(H.errorText(error));
     }).then(function () {
       loading = false;
       if (again) { again = false; refresh(); }
@@ -385,57 +322,48 @@
   }
 
   // --- the socket ---------------------------------------------------------------------------
-  var socket = null;
-  var retries = 0;
   function setLive(kind, text) {
     var badge = $("floor-live");
     badge.dataset.state = kind;
     badge.querySelector(".floor-live-text").textContent = text;
   }
 
-  function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
-  }
-
-  function connect() {
-    if (!window.WebSocket) { setLive("down", "浏览器不支持实时连接，每 10 秒刷新"); return; }
-    var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(scheme + "//" + window.location.host + "/ws/desk/");
-    socket.onopen = function () {
-      retries = 0;
+  var live = H.socket({
+    path: function () { return "/ws/desk/"; },
+    onOpen: function () {
+      live.ok();
       // live once the server has joined us to the floor: the snapshot taken then misses
       // nothing that happens after it
       send({ type: "watch_floor" });
       if (state.watching) send({ type: "watch_session", id: state.watching });
-    };
-    socket.onmessage = function (event) {
-      var data;
-      try { data = JSON.parse(event.data); } catch (e) { return; }
-      onEvent(data);
-    };
-    socket.onclose = function (event) {
-      socket = null;
-      if (FINAL_CODES.indexOf(event.code) >= 0) {
-        setLive("down", event.code === 4401 ? "登录已失效，请刷新页面" : "无权实时监控");
-        return;
+    },
+    onEvent: onEvent,
+    onClose: function (code) {
+      if (FINAL_CODES.indexOf(code) >= 0) {
+        live.stop();
+        setLive("down", code === 4401 ? "登录已失效，请刷新页面" : "无权实时监控");
       }
-      setLive("down", "连接中断，正在重连…");
-      var delay = Math.min(30000, 1000 * Math.pow(2, retries)) * (0.75 + Math.random() / 2);
-      retries += 1;
-      setTimeout(connect, delay);
-    };
+    },
+    onRetry: function () { setLive("down", "连接中断，正在重连…"); },
+  });
+
+  function send(message) { live.send(message); }
+
+  function connect() {
+    if (!window.WebSocket) { setLive("down", "浏览器不支持实时连接，每 10 秒刷新"); return; }
+    live.connect();
+  }
+
+  // an agent's state as an "agent" event or the answer to a forced state tells it
+  function takeState(agent, data) {
+    ["presence", "activity", "reason", "state", "since", "active_text", "active_voice"]
+      .forEach(function (k) { if (k in data) agent[k] = data[k]; });
   }
 
   function applyAgentEvent(data) {
     var agent = state.byId[data.agent];
     if (!agent) { refreshSoon(); return; }
-    agent.presence = data.presence;
-    agent.activity = data.activity;
-    agent.reason = data.reason;
-    agent.state = data.state;
-    agent.since = data.since;
-    agent.active_text = data.active_text;
-    agent.active_voice = data.active_voice;
+    takeState(agent, data);
     renderGrid();
     renderTotals();
     if (state.selected === agent.id) renderSide();
@@ -466,6 +394,7 @@
         return;
       case "delivery":
         if (data.session === state.watching) markDelivery(data.message, data.delivery);
+        if (data.delivery === "dead" || data.delivery === "retrying") refreshSoon();
         return;
       case "error":
         showError(data.detail || "实时连接出错");
@@ -474,6 +403,43 @@
         return;
     }
   }
+
+  // --- 投递失败: dead letters, sent again on request ----------------------------------------------
+  function renderDeadLetters() {
+    var rows = $("floor-dead-rows");
+    rows.textContent = "";
+    var letters = state.deadLetters || [];
+    $("floor-dead").hidden = letters.length === 0;
+    $("floor-dead-count").textContent = letters.length ? letters.length + " 条" : "";
+    letters.forEach(function (m) {
+      var tr = el("tr");
+      tr.appendChild(el("td", "tnum text-nowrap", dateTime(m.at)));
+      tr.appendChild(el("td", "text-nowrap", m.channel_label));
+      tr.appendChild(el("td", "tnum text-nowrap", m.ref));
+      tr.appendChild(el("td", "text-nowrap", m.address));
+      tr.appendChild(el("td", "floor-dead-body", m.body));
+      tr.appendChild(el("td", "text-nowrap", m.sender));
+      var reason = el("td", "text-danger small", m.error || "");
+      reason.title = "已尝试 " + m.attempts + " 次";
+      tr.appendChild(reason);
+      var cell = el("td", "text-end");
+      var button = el("button", "btn btn-sm btn-outline-primary text-nowrap", "重新投递");
+      button.type = "button";
+      button.dataset.redeliver = String(m.id);
+      cell.appendChild(button);
+      tr.appendChild(cell);
+      rows.appendChild(tr);
+    });
+  }
+
+  $("floor-dead-rows").addEventListener("click", function (event) {
+    var button = event.target.closest("[data-redeliver]");
+    if (!button) return;
+    button.disabled = true;
+    call("POST", "messages/" + button.dataset.redeliver + "/redeliver")
+      .then(function () { refresh(); })
+      .catch(function (error) { showError(H.errorText(error)); button.disabled = false; });
+  });
 
   // --- forced states --------------------------------------------------------------------------
   // A destructive button carries data-confirm: app.js asks before this handler runs.
@@ -485,14 +451,10 @@
       button.disabled = true;
       call("POST", "agents/" + agent.id + "/state", { event: button.dataset.force })
         .then(function (result) {
-          agent.presence = result.presence;
-          agent.activity = result.activity;
-          agent.reason = result.reason;
-          agent.state = result.state;
-          agent.since = result.since;
+          takeState(agent, result);
           render();
         })
-        .catch(function (error) { showError(agent.name + "：" + error.message); renderSide(); });
+        .catch(function (error) { showError(agent.name + "：" + H.errorText(error)); renderSide(); });
     });
   });
 
@@ -554,7 +516,7 @@
       session.messages.forEach(addMessage);
       if (scroll) scrollDown();
       renderWatchButtons();
-    }).catch(function (error) { showError(error.message); });
+    }).catch(function (error) { showError(H.errorText(error)); });
   }
 
   function barged(sessionId) {
@@ -597,7 +559,7 @@
     if (state.messages[message.id]) return;
     state.messages[message.id] = true;
     var box = $("floor-transcript");
-    var nearBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+    var nearBottom = H.dom.nearBottom(box, 60);
     var kind = message.kind === "event" ? "event" : message.direction === "in" ? "in" : "out";
     var item = el("div", "floor-msg floor-msg-" + kind);
     item.dataset.message = String(message.id);
@@ -636,7 +598,7 @@
       loadTranscript(false);
       if (verb === "barge") setTimeout(function () { $("floor-message").focus(); }, 50);
     }).catch(function (error) {
-      showError(error.message);
+      showError(H.errorText(error));
       renderWatchButtons();
     });
   }
@@ -656,7 +618,7 @@
       input.value = "";
       addMessage(message);
       scrollDown();
-    }).catch(function (error) { showError(error.message); }).then(function () { button.disabled = false; });
+    }).catch(function (error) { showError(H.errorText(error)); }).then(function () { button.disabled = false; });
   });
   $("floor-message").addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
@@ -673,9 +635,7 @@
 
   // --- announcements ------------------------------------------------------------------------------
   function localInput(date) {
-    function two(n) { return (n < 10 ? "0" : "") + n; }
-    return date.getFullYear() + "-" + two(date.getMonth() + 1) + "-" + two(date.getDate()) +
-      "T" + two(date.getHours()) + ":" + two(date.getMinutes());
+    return H.time.date(date.toISOString()) + "T" + H.time.hhmm(date.toISOString());
   }
 
   // A datetime-local value is the browser's local time: sent with its zone, as UTC.
@@ -733,12 +693,12 @@
       resetNoticeForm();
       loadNotices();
     }).catch(function (error) {
-      noticeError(error.message, error.field);
+      noticeError(H.errorText(error), error.field);
     }).then(function () { button.disabled = false; });
   });
 
   function loadNotices() {
-    call("GET", "announcements/published").then(renderNotices).catch(function (error) { showError(error.message); });
+    call("GET", "announcements/published").then(renderNotices).catch(function (error) { showError(H.errorText(error)); });
   }
 
   function renderNotices(items) {
@@ -772,7 +732,7 @@
     if (!button) return;
     button.disabled = true;
     call("POST", "announcements/" + button.dataset.withdraw + "/withdraw").then(loadNotices).catch(function (error) {
-      showError(error.message);
+      showError(H.errorText(error));
       button.disabled = false;
     });
   });

@@ -68,150 +68,74 @@
   var token = load("token") || freshToken;
   save("token", token);
 
-  // --- small DOM helpers ----------------------------------------------------------------------
+  // --- small helpers (the shared ones: web/static/js/app.js) -----------------------------
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
+  var H = window.Hotline;
+  var el = H.dom.el;
   function icon(name) {
     var template = root.querySelector('template[data-icon="' + name + '"]');
     return template ? template.content.firstElementChild.cloneNode(true) : el("span");
   }
   // The hotline's clock (Beijing time), whatever the visitor's device is set to.
-  var clock;
-  try {
-    clock = new Intl.DateTimeFormat("zh-CN", {
-      timeZone: cfg.tz || undefined,
-      hour: "2-digit",
-      minute: "2-digit",
-      hour12: false,
-    });
-  } catch (e) {
-    clock = new Intl.DateTimeFormat("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false });
-  }
-  function timeOf(iso) {
-    var at = iso ? new Date(iso) : new Date();
-    return isNaN(at.getTime()) ? "" : clock.format(at);
-  }
-  function nearBottom() {
-    var t = ui.transcript;
-    return t.scrollHeight - t.scrollTop - t.clientHeight < 120;
-  }
+  var timeOf = H.time.inZone(cfg.tz);
   function scrollDown(force) {
-    if (force || nearBottom()) {
+    if (force || H.dom.nearBottom(ui.transcript, 120)) {
       window.requestAnimationFrame(function () {
         ui.transcript.scrollTop = ui.transcript.scrollHeight;
       });
     }
   }
-  var toastTimer = null;
   function toast(text) {
-    ui.toast.textContent = text;
-    ui.toast.hidden = false;
-    window.clearTimeout(toastTimer);
-    toastTimer = window.setTimeout(function () {
-      ui.toast.hidden = true;
-    }, 5000);
-  }
-  function newClientId() {
-    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map
-      .call(bytes, function (b) {
-        return b.toString(16).padStart(2, "0");
-      })
-      .join("");
+    H.flash(ui.toast, text);
   }
 
   // --- the socket ----------------------------------------------------------------------------
-
-  var ws = null;
-  var attempt = 0;
-  var reconnectTimer = null;
-  var stopped = false; // a refusal that reconnecting cannot mend
 
   function setConn(stateName, text) {
     ui.conn.dataset.conn = stateName;
     ui.conn.textContent = text;
   }
 
-  function connect() {
-    window.clearTimeout(reconnectTimer);
-    reconnectTimer = null;
-    if (stopped || (ws && ws.readyState <= 1)) return;
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var url = scheme + window.location.host + cfg.socket + "?t=" + encodeURIComponent(token);
-    var socket = new WebSocket(url);
-    ws = socket;
-    if (attempt === 0) setConn("connecting", "连接中…");
-    socket.onmessage = function (event) {
-      var data;
-      try {
-        data = JSON.parse(event.data);
-      } catch (e) {
-        return;
-      }
-      if (socket === ws) handle(data);
-    };
-    socket.onclose = function (event) {
-      if (socket !== ws) return;
-      ws = null;
+  var live = H.socket({
+    path: function () {
+      return cfg.socket + "?t=" + encodeURIComponent(token);
+    },
+    onConnecting: function (attempt) {
+      if (attempt === 0) setConn("connecting", "连接中…");
+    },
+    onEvent: handle,
+    onClose: function (code) {
       stopPolling();
-      if (event.code === 4401) {
+      if (code === 4401) {
         if (token !== freshToken) {
           // the stored visitor has expired or belongs elsewhere: start afresh
           token = freshToken;
           save("token", token);
-          connect();
+          live.connect();
           return;
         }
         stop("访客凭证已失效，请刷新页面后重试");
         return;
       }
-      if (event.code === 4404) {
-        stop("咨询入口不存在或已停用");
-        return;
-      }
-      retryLater();
-    };
-  }
-
-  function retryLater() {
-    var delay = Math.min(30000, 1000 * Math.pow(2, attempt));
-    delay = Math.round(delay * (0.75 + Math.random() * 0.5));
-    attempt += 1;
-    setConn("offline", "连接中断，正在重连…");
-    reconnectTimer = window.setTimeout(connect, delay);
-  }
+      if (code === 4404) stop("咨询入口不存在或已停用");
+    },
+    onRetry: function () {
+      setConn("offline", "连接中断，正在重连…");
+    },
+  });
 
   function stop(reason) {
-    stopped = true;
+    live.stop();
     setConn("failed", "未连接");
     ui.input.disabled = ui.send.disabled = ui.file.disabled = true;
     showBanner("failed", "failed", reason);
   }
 
-  function send(data) {
-    if (ws && ws.readyState === 1) {
-      ws.send(JSON.stringify(data));
-      return true;
-    }
-    return false;
-  }
+  var send = live.send;
 
-  // reconnect at once when the network or the tab comes back
-  window.addEventListener("online", function () {
-    if (!ws && !stopped) connect();
-  });
+  // the shown messages are acknowledged when the tab comes back (the socket reconnects by itself)
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible") {
-      if (!ws && !stopped) connect();
-      flushAcks();
-    }
+    if (document.visibilityState === "visible") flushAcks();
   });
 
   // --- what the server says --------------------------------------------------------------------
@@ -225,7 +149,7 @@
   function handle(data) {
     switch (data.event) {
       case "hello":
-        attempt = 0;
+        live.ok();
         setConn("online", "已连接");
         if (data.welcome) ui.welcome.textContent = data.welcome;
         rebuild(data.messages || []);
@@ -531,8 +455,8 @@
 
   function submit() {
     var body = ui.input.value.trim();
-    if (!body || stopped) return;
-    var item = { clientId: newClientId(), body: body, state: "pending" };
+    if (!body || live.stopped()) return;
+    var item = { clientId: H.uid(), body: body, state: "pending" };
     item.node = ownBubble({ body: body });
     item.node.classList.add("wc-local");
     item.node.querySelector(".wc-col").appendChild(ownMeta("pending"));
@@ -557,27 +481,7 @@
     send({ type: "message", body: item.body, client_id: item.clientId });
   });
 
-  function autosize() {
-    ui.input.style.height = "auto";
-    ui.input.style.height = Math.min(ui.input.scrollHeight, 120) + "px";
-    ui.send.disabled = !ui.input.value.trim() || stopped;
-  }
-
-  ui.input.addEventListener("input", autosize);
-  ui.input.addEventListener("keydown", function (event) {
-    // Enter sends on a desktop; a phone's Enter is a new line (the 发送 button sends).
-    // Never while an input method is composing Chinese.
-    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) {
-      return;
-    }
-    if (window.matchMedia("(pointer: coarse)").matches) return;
-    event.preventDefault();
-    submit();
-  });
-  ui.send.addEventListener("click", function () {
-    submit();
-    if (window.matchMedia("(pointer: fine)").matches) ui.input.focus();
-  });
+  var autosize = H.dom.composer(ui.input, ui.send, submit, live.stopped);
 
   // --- images and files ------------------------------------------------------------------------
 
@@ -604,22 +508,11 @@
 
     var form = new FormData();
     form.append("file", file);
-    fetch(cfg.upload, {
-      method: "POST",
-      body: form,
+    H.request("POST", cfg.upload, form, {
       headers: { "X-Webchat-Token": token },
       credentials: "omit",
+      citizen: true,
     })
-      .then(function (response) {
-        return response
-          .json()
-          .catch(function () {
-            return {};
-          })
-          .then(function (data) {
-            if (!response.ok) throw new Error(data.detail || "发送失败，请稍后重试");
-          });
-      })
       .then(function () {
         // the message itself comes back over the socket
         row.remove();
@@ -631,12 +524,11 @@
         var status = el("span", "wc-status");
         status.dataset.state = "failed";
         status.appendChild(icon("failed"));
-        var text = error && error.message;
-        status.appendChild(el("span", "", text && text !== "Failed to fetch" ? text : "网络异常，发送失败"));
+        status.appendChild(el("span", "", error.status ? error.detail : "网络异常，发送失败"));
         meta.appendChild(status);
       });
   });
 
   autosize();
-  connect();
+  live.connect();
 })();

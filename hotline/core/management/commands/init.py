@@ -13,8 +13,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--demo", action="store_true", help="载入演示热线")
-        parser.add_argument("--orders", type=int, default=0, help="演示历史工单数量")
-        parser.add_argument("--calls", type=int, default=0, help="演示历史话务数量")
+        parser.add_argument(
+            "--orders", type=int, default=0, help="演示历史工单数量（过去一年，与 --demo 同用）"
+        )
+        parser.add_argument(
+            "--calls", type=int, default=0, help="演示历史话务数量（过去一年，与 --demo 同用）"
+        )
+        parser.add_argument(
+            "--seed", type=int, default=12345, help="演示历史的随机种子（同一种子结果相同）"
+        )
         parser.add_argument(
             "--if-empty",
             action="store_true",
@@ -42,19 +49,34 @@ class Command(BaseCommand):
                 )
 
     def _demo(self, options):
+        """The demo hotline, then its past year when --calls/--orders ask for one. The
+        history comes from analytics.demo_history (bulk, seasonal), not from the demo's
+        own loaders (load_demo gets 0 of each); on a demo loaded before, only the history
+        is added — once."""
+        from hotline.analytics import demo_history
         from hotline.core import demo
 
         if options["if_empty"] and Platform.objects.exists():
             self.stdout.write("已有数据，跳过演示数据载入。")
             return
-        try:
-            summary = demo.load_demo(
-                orders=options["orders"], calls=options["calls"], stdout=self.stdout
-            )
-        except HotlineError as error:
-            raise CommandError(error.message) from None
-        audit.record("system.init", object_type="demo", detail={"summary": summary})
-        self.stdout.write(self.style.SUCCESS("演示热线已载入。"))
+        calls, orders = options["calls"], options["orders"]
+        loaded = Platform.objects.filter(code=demo_history.PLATFORM).exists()
+        if not (loaded and (calls or orders)):
+            try:
+                summary = demo.load_demo(orders=0, calls=0, stdout=self.stdout)
+            except HotlineError as error:
+                raise CommandError(error.message) from None
+            audit.record("system.init", object_type="demo", detail={"summary": summary})
+            self.stdout.write(self.style.SUCCESS("演示热线已载入。"))
+        if calls or orders:
+            try:
+                history = demo_history.generate(
+                    calls=calls, orders=orders, seed=options["seed"], stdout=self.stdout
+                )
+            except HotlineError as error:
+                raise CommandError(error.message) from None
+            audit.record("system.init", object_type="demo_history", detail={"summary": history})
+            self.stdout.write(self.style.SUCCESS("演示历史数据已生成。"))
         print_logins(self.stdout)
 
     def _first_platform(self, options):

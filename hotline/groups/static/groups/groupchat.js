@@ -8,8 +8,6 @@
 (function () {
   "use strict";
 
-  var csrfToken = window.Hotline.csrfToken; // web/static/js/app.js
-
   var root = document.getElementById("groupchat");
   if (!root) return;
   var cfg = root.dataset;
@@ -33,45 +31,19 @@
     send: role("send", root),
   };
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
-  var clock;
-  try {
-    clock = new Intl.DateTimeFormat("zh-CN", {
-      timeZone: cfg.tz || "Asia/Shanghai", hour: "2-digit", minute: "2-digit", hour12: false,
-    });
-  } catch (e) {
-    clock = new Intl.DateTimeFormat("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false });
-  }
-  function timeOf(iso) {
-    var at = iso ? new Date(iso) : new Date();
-    return isNaN(at.getTime()) ? "" : clock.format(at);
-  }
+  var H = window.Hotline; // web/static/js/app.js
+  var el = H.dom.el;
+  var timeOf = H.time.inZone(cfg.tz || "Asia/Shanghai");
   function scrollDown(force) {
     var t = ui.transcript;
-    if (force || t.scrollHeight - t.scrollTop - t.clientHeight < 160) {
+    if (force || H.dom.nearBottom(t, 160)) {
       window.requestAnimationFrame(function () { t.scrollTop = t.scrollHeight; });
     }
   }
-  var toastTimer = null;
-  function toast(text) {
-    ui.toast.textContent = text;
-    ui.toast.hidden = false;
-    window.clearTimeout(toastTimer);
-    toastTimer = window.setTimeout(function () { ui.toast.hidden = true; }, 5000);
-  }
-  function newClientId() {
-    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
-    return String(Date.now()) + Math.random().toString(16).slice(2);
-  }
+  function toast(text) { H.flash(ui.toast, text); }
 
   // --- the socket ---------------------------------------------------------------------------
 
-  var ws = null, attempt = 0, stopped = false, timer = null;
   var me = { member: null, may_post: false, muted: false };
   var groupOpen = true;
 
@@ -81,52 +53,26 @@
     ui.conn.textContent = text;
   }
 
-  function connect() {
-    window.clearTimeout(timer);
-    if (stopped || (ws && ws.readyState <= 1)) return;
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var url = scheme + window.location.host + cfg.socket;
-    if (guest) url += "?t=" + encodeURIComponent(cfg.token);
-    var socket = new WebSocket(url);
-    ws = socket;
-    socket.onmessage = function (event) {
-      var data;
-      try { data = JSON.parse(event.data); } catch (e) { return; }
-      if (socket === ws) handle(data);
-    };
-    socket.onclose = function (event) {
-      if (socket !== ws) return;
-      ws = null;
-      if (event.code === 4403) return stop("您已被移出群组");
-      if (event.code === 4401) {
+  var live = H.socket({
+    path: function () { return cfg.socket + (guest ? "?t=" + encodeURIComponent(cfg.token) : ""); },
+    onEvent: handle,
+    onClose: function (code) {
+      if (code === 4403) return stop("您已被移出群组");
+      if (code === 4401) {
         return stop(guest ? "您已不在群组中或凭证已失效，请重新打开邀请链接" : "登录已失效，请重新登录");
       }
-      if (event.code === 4404) return stop("群组不存在或您不是群组成员");
-      var delay = Math.min(30000, 1000 * Math.pow(2, attempt));
-      attempt += 1;
-      setConn("offline", "连接中断，正在重连…");
-      timer = window.setTimeout(connect, delay);
-    };
-  }
+      if (code === 4404) return stop("群组不存在或您不是群组成员");
+    },
+    onRetry: function () { setConn("offline", "连接中断，正在重连…"); },
+  });
 
   function stop(reason) {
-    stopped = true;
+    live.stop();
     setConn("failed", "未连接");
     readOnly(reason);
   }
 
-  function send(data) {
-    if (ws && ws.readyState === 1) {
-      ws.send(JSON.stringify(data));
-      return true;
-    }
-    return false;
-  }
-
-  window.addEventListener("online", function () { if (!ws && !stopped) connect(); });
-  document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible" && !ws && !stopped) connect();
-  });
+  var send = live.send;
 
   // --- what the server says ---------------------------------------------------------------------
 
@@ -136,7 +82,7 @@
   function handle(data) {
     switch (data.event) {
       case "hello":
-        attempt = 0;
+        live.ok();
         setConn("online", "已连接");
         me = data.me || me;
         applyGroup(data.group || {});
@@ -188,7 +134,7 @@
   }
 
   function paintComposer() {
-    if (stopped) return;
+    if (live.stopped()) return;
     if (!groupOpen) return readOnly("群组已关闭，记录仅供查阅");
     if (me.member === null || me.member === undefined) return readOnly("您不是群组成员，仅可查阅");
     if (me.muted) return readOnly("您已被禁言，暂时不能发言");
@@ -300,8 +246,8 @@
 
   function submit() {
     var body = ui.input.value.trim();
-    if (!body || stopped) return;
-    var item = { clientId: newClientId(), body: body };
+    if (!body || live.stopped()) return;
+    var item = { clientId: H.uid(), body: body };
     item.node = row({ body: body }, true);
     item.node.classList.add("gc-local");
     outbox.push(item);
@@ -323,22 +269,7 @@
     send({ type: "message", body: item.body, client_id: item.clientId });
   });
 
-  function autosize() {
-    ui.input.style.height = "auto";
-    ui.input.style.height = Math.min(ui.input.scrollHeight, 120) + "px";
-    ui.send.disabled = !ui.input.value.trim() || stopped;
-  }
-  ui.input.addEventListener("input", autosize);
-  ui.input.addEventListener("keydown", function (event) {
-    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
-    if (window.matchMedia("(pointer: coarse)").matches) return; // a phone's Enter is a new line
-    event.preventDefault();
-    submit();
-  });
-  ui.send.addEventListener("click", function () {
-    submit();
-    if (window.matchMedia("(pointer: fine)").matches) ui.input.focus();
-  });
+  var autosize = H.dom.composer(ui.input, ui.send, submit, live.stopped);
 
   // --- images ---------------------------------------------------------------------------------
 
@@ -350,22 +281,17 @@
     if (file.size > 10 * 1024 * 1024) return toast("图片超过 10 MB，无法发送");
     var form = new FormData();
     form.append("file", file);
-    var headers = { "X-CSRFToken": csrfToken(), Accept: "application/json" };
-    if (guest) headers["X-Group-Token"] = cfg.token;
     ui.file.disabled = true;
-    fetch(cfg.upload, { method: "POST", body: form, headers: headers, credentials: "same-origin" })
-      .then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (data) {
-          if (!response.ok) throw new Error(data.detail || "发送失败，请稍后重试");
-        });
-      })
+    H.request("POST", cfg.upload, form, {
+      headers: guest ? { "X-Group-Token": cfg.token } : {},
+      citizen: guest,
+    })
       .catch(function (error) {
-        var text = error && error.message;
-        toast(text && text !== "Failed to fetch" ? text : "网络异常，发送失败");
+        toast(error.status ? error.detail : "网络异常，发送失败");
       })
       .then(function () { ui.file.disabled = false; });
   });
 
   autosize();
-  connect();
+  live.connect();
 })();

@@ -1,0 +1,98 @@
+"""Walking a caller through an IVR flow (the kinds are declared in ``ivr``)."""
+
+import asyncio
+import logging
+
+from .link import CallStatus, Flow, PlatformLink
+
+log = logging.getLogger("hotline.telephony.flow")
+
+MAX_STEPS = 200  # a flow that loops (menu → info → menu …) still ends
+POLL = 1.0  # seconds between looks at a waiting call's session
+CONNECTING = "正在为您接通话务员，请稍候。"
+
+
+async def run_flow(call, flow: Flow, link: PlatformLink) -> None:
+    """Play the flow from its start until a hang-up step, the queue, or the caller leaves."""
+    name = flow.start
+    for _ in range(MAX_STEPS):
+        if not call.alive or name not in flow.nodes:
+            return
+        step = flow.nodes[name]
+        kind = step["type"]
+        log.debug("呼叫 %s 进入节点 %s（%s）", call.call_id, name, kind)
+        if kind == "play":
+            await _play(call, step)
+            name = step["next"]
+        elif kind == "menu":
+            name = await _menu(call, step)
+        elif kind == "hours":
+            is_open = await link.is_open(flow.platform_id, step["queue"])
+            name = step["open"] if is_open else step["closed"]
+        elif kind == "queue":
+            await _wait_in_queue(call, flow, step, link)
+            return
+        elif kind == "hangup":
+            if step.get("text"):
+                await call.say(step["text"])
+            return
+    log.warning("呼叫 %s 在流程 %s 中步数过多，挂机", call.call_id, flow.id)
+
+
+async def _play(call, step: dict, *, barge_in: bool = False) -> bool:
+    if step.get("recording"):
+        return await call.play(("recording", step["recording"]), barge_in=barge_in)
+    return await call.say(step["text"], barge_in=barge_in)
+
+
+async def _menu(call, step: dict) -> str:
+    keys = step["keys"]
+    for _attempt in range(step.get("retries", 2) + 1):
+        if step.get("text") or step.get("recording"):
+            await _play(call, step, barge_in=True)
+        digit = await call.next_digit(step.get("timeout", 5))
+        if digit in keys:
+            return keys[digit]
+        call.clear_digits()
+        if digit is not None and step.get("invalid_text"):
+            await call.say(step["invalid_text"])
+        if not call.alive:
+            break
+    return step["fail"]
+
+
+async def _wait_in_queue(call, flow: Flow, step: dict, link: PlatformLink) -> None:
+    """In the contact center's queue: music on hold with 排队通报 every ``announce_every``
+    seconds, until an agent takes the call or the contact center ends it."""
+    status: CallStatus = await link.arrive(flow.platform_id, step["queue"], call.caller)
+    call.session_id = status.session_id
+    log.info(
+        "呼叫 %s 进入队列 %s：会话 %s（%s）",
+        call.call_id,
+        step["queue"],
+        status.session_id,
+        status.state,
+    )
+    every = step.get("announce_every", 30)
+    music = await call.node.audio(("hold", 8.0), call.stream.payload_type)
+    told_connecting = False
+    if status.waiting and status.announcement:
+        await call.say(status.announcement)
+    loop = asyncio.get_running_loop()
+    next_announcement = loop.time() + every if every else None
+    while call.alive:
+        if status.over:
+            if status.notice:
+                await call.say(status.notice)
+            return
+        if status.state == "active" and not told_connecting:
+            told_connecting = True
+            await call.say(CONNECTING)
+        if not call.player.playing:
+            call.player.play(music, loop=True)
+        await asyncio.sleep(POLL)
+        status = await link.status(status.session_id)
+        due = next_announcement is not None and loop.time() >= next_announcement
+        if due and status.waiting and status.announcement:
+            await call.say(status.announcement)
+            next_announcement = loop.time() + every

@@ -1,0 +1,99 @@
+"""IVR 流程的节点种类 — declared once: the check, the node's interpreter and the docs read this.
+
+A flow is ``{"start": name, "nodes": {name: step}}``; each step has a ``type``:
+
+* ``play`` 播放 — a prompt or an information message: ``text`` (Mandarin TTS) or
+  ``recording`` (an uploaded WAV under the prompts folder), then ``next``.
+* ``menu`` 按键菜单 — plays ``text``, waits ``timeout`` seconds for a key of ``keys``
+  (``{"1": node, …}``); a wrong key or silence replays it up to ``retries`` times
+  (saying ``invalid_text`` after a wrong key), then goes to ``fail``.
+* ``hours`` 服务时间分支 — ``open`` or ``closed`` by the hours of queue ``queue``
+  (the queue's weekly hours and dated exceptions, as the ACD reads them).
+* ``queue`` 进入队列 — the call enters contact-center queue ``queue`` (its code); the
+  caller hears music on hold (``hold``: ``tone``) and 排队通报 every ``announce_every``
+  seconds (0: never).
+* ``hangup`` 挂机 — says ``text`` if any, then hangs up.
+"""
+
+from hotline.core.errors import Unprocessable
+
+KINDS = {
+    "play": ("播放", ("next",)),
+    "menu": ("按键菜单", ("fail",)),
+    "hours": ("服务时间分支", ("open", "closed")),
+    "queue": ("进入队列", ()),
+    "hangup": ("挂机", ()),
+}
+DIGITS = set("0123456789*#")
+MAX_NODES = 200
+
+
+def check(start: str, nodes: dict, queue_codes: set[str]) -> None:
+    """Refuse a flow a call could get lost in: unknown kinds, links to missing nodes or
+    queues, a menu without keys, a play with nothing to say."""
+    if not isinstance(nodes, dict) or not nodes:
+        raise Unprocessable("流程至少需要一个节点", field="nodes")
+    if len(nodes) > MAX_NODES:
+        raise Unprocessable(f"节点不能超过 {MAX_NODES} 个", field="nodes")
+    if start not in nodes:
+        raise Unprocessable(f"起始节点“{start}”不存在", field="start")
+    for name, step in nodes.items():
+        where = f"节点“{name}”"
+        if not isinstance(step, dict) or step.get("type") not in KINDS:
+            raise Unprocessable(f"{where}的类型无效", field="nodes")
+        kind = step["type"]
+        for link in KINDS[kind][1]:
+            if step.get(link) not in nodes:
+                raise Unprocessable(f"{where}的“{link}”指向不存在的节点", field="nodes")
+        if kind == "play" and not (step.get("text") or step.get("recording")):
+            raise Unprocessable(f"{where}需要播放文本或录音", field="nodes")
+        if kind == "menu":
+            keys = step.get("keys") or {}
+            if not keys or not isinstance(keys, dict):
+                raise Unprocessable(f"{where}至少需要一个按键", field="nodes")
+            for key, target in keys.items():
+                if key not in DIGITS:
+                    raise Unprocessable(f"{where}的按键“{key}”无效", field="nodes")
+                if target not in nodes:
+                    raise Unprocessable(f"{where}按键“{key}”指向不存在的节点", field="nodes")
+            for number, low, high in (("timeout", 1, 60), ("retries", 0, 9)):
+                value = step.get(number, low)
+                if not isinstance(value, int) or not low <= value <= high:
+                    raise Unprocessable(f"{where}的“{number}”应在 {low}–{high} 之间", field="nodes")
+        if kind in ("hours", "queue") and step.get("queue") not in queue_codes:
+            raise Unprocessable(f"{where}的队列“{step.get('queue')}”不存在", field="nodes")
+        if kind == "queue":
+            every = step.get("announce_every", 30)
+            if not isinstance(every, int) or not (every == 0 or 10 <= every <= 600):
+                raise Unprocessable(f"{where}的排队通报间隔应为 0 或 10–600 秒", field="nodes")
+
+
+def default_nodes(queue_code: str) -> tuple[str, dict]:
+    """The shipped flow: welcome, hours branch, a two-key menu, the queue."""
+    return "welcome", {
+        "welcome": {
+            "type": "play",
+            "text": "您好，欢迎致电12345政务服务便民热线。",
+            "next": "hours",
+        },
+        "hours": {"type": "hours", "queue": queue_code, "open": "menu", "closed": "closed"},
+        "menu": {
+            "type": "menu",
+            "text": "政策咨询请按1，人工服务请按2。",
+            "keys": {"1": "info", "2": "queue"},
+            "timeout": 5,
+            "retries": 2,
+            "invalid_text": "您的按键有误。",
+            "fail": "queue",
+        },
+        "info": {
+            "type": "play",
+            "text": "您可以登录政务服务网查询办事指南。",
+            "next": "menu",
+        },
+        "queue": {"type": "queue", "queue": queue_code, "announce_every": 30, "hold": "tone"},
+        "closed": {
+            "type": "hangup",
+            "text": "现在是非服务时间，请在工作时间再次来电，感谢您的来电。",
+        },
+    }

@@ -1,0 +1,42 @@
+"""语音: IVR flows as data. The media node reads them; the pages edit them (a later step)."""
+
+from django.db import models
+from django.utils import timezone
+
+from hotline.core.models import Platform
+
+
+class IvrFlow(models.Model):
+    """IVR 流程: what a caller of one hotline number hears and may press, as data.
+
+    ``nodes`` maps a node name to one step (``hotline.telephony.ivr`` declares the kinds
+    and checks a flow): 播放 (prompt or information message), 按键菜单, 服务时间分支,
+    进入队列, 挂机. The call starts at ``start``."""
+
+    platform = models.ForeignKey(
+        Platform, verbose_name="所属平台", on_delete=models.PROTECT, related_name="+"
+    )
+    code = models.SlugField("流程代码", max_length=30)
+    name = models.CharField("流程名称", max_length=50)
+    number = models.CharField(
+        "接入号码",
+        max_length=30,
+        help_text="中继呼入的被叫号码，如 12345（同一号码只能有一个启用的流程）",
+    )
+    start = models.CharField("起始节点", max_length=40)
+    nodes = models.JSONField("节点", default=dict)
+    is_active = models.BooleanField("启用", default=True)
+    updated_at = models.DateTimeField("更新时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "IVR 流程"
+        ordering = ["platform_id", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "code"], name="ivr_flow_code"),
+            models.UniqueConstraint(
+                fields=["number"], condition=models.Q(is_active=True), name="ivr_flow_number_active"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name

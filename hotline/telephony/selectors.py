@@ -1,0 +1,22 @@
+"""Reads of the voice app, shaped for the media node."""
+
+from hotline.contact.models import Message, Session
+
+from .models import IvrFlow
+
+
+def flow_for_number(number: str) -> IvrFlow | None:
+    """The active IVR flow answering calls to ``number`` (e.g. 12345)."""
+    return IvrFlow.objects.filter(number=number, is_active=True).select_related("platform").first()
+
+
+def last_notice(session: Session) -> str:
+    """The last notice the contact center gave the caller (a refusal, 下班提示 …)."""
+    notice = (
+        Message.objects.filter(
+            session=session, direction=Message.Direction.OUTBOUND, kind=Message.Kind.EVENT
+        )
+        .order_by("-at", "-pk")
+        .first()
+    )
+    return notice.body if notice else ""

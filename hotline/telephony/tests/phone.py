@@ -1,0 +1,246 @@
+"""A test phone: a small SIP user agent (UAC) on loopback that speaks the wire protocol
+to the media node — INVITE with an SDP offer (retransmitted per RFC 3261 timer A until a
+response comes), ACK, BYE, CANCEL, OPTIONS, raw datagrams — and an RTP socket that
+records what it hears and sends RFC 4733 digits paced every 20 ms."""
+
+import asyncio
+import contextlib
+import random
+import struct
+import time
+
+import numpy as np
+from aiosipua import SipMessage, SipRequest, SipResponse, parse_sdp
+
+from hotline.telephony import prompts
+
+HOST = "127.0.0.1"
+
+
+class _Socket(asyncio.DatagramProtocol):
+    def __init__(self, on_data):
+        self.on_data = on_data
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, addr):
+        self.on_data(data, addr)
+
+
+class Phone:
+    def __init__(self, node_port: int, number: str = "13800138000", event_type: int = 96):
+        self.node = (HOST, node_port)
+        self.number = number
+        self.event_type = event_type
+        self.messages: list[SipMessage] = []  # every SIP message received, in order
+        self.audio: list[tuple[int, bytes]] = []  # (payload type, payload) received
+        self.arrived = asyncio.Event()
+        self.call_id = f"{random.getrandbits(64):x}@test"
+        self.tag = f"{random.getrandbits(32):x}"
+        self.cseq = 1
+        self.to_header = ""
+        self.invite: bytes = b""
+        self.rtp_remote = None
+
+    async def open(self):
+        loop = asyncio.get_running_loop()
+        self.sip, _ = await loop.create_datagram_endpoint(
+            lambda: _Socket(self._on_sip), local_addr=(HOST, 0)
+        )
+        self.rtp, _ = await loop.create_datagram_endpoint(
+            lambda: _Socket(self._on_rtp), local_addr=(HOST, 0)
+        )
+        self.sip_port = self.sip.get_extra_info("sockname")[1]
+        self.rtp_port = self.rtp.get_extra_info("sockname")[1]
+        self.ssrc, self.seq, self.ts = random.getrandbits(32), 1, 1000
+        return self
+
+    def close(self):
+        self.sip.close()
+        self.rtp.close()
+
+    # --- receiving ---------------------------------------------------------------------------
+
+    def _on_sip(self, data, addr):
+        message = SipMessage.parse(data)
+        self.messages.append(message)
+        self.arrived.set()
+        if isinstance(message, SipRequest) and message.method == "BYE":
+            self.send(self._reply(message, 200, "OK"))
+
+    def _on_rtp(self, data, addr):
+        self.audio.append((data[1] & 0x7F, data[12:]))
+
+    async def wait_for(self, predicate, timeout: float = 10.0):
+        """The first received message that satisfies ``predicate``."""
+        deadline = time.monotonic() + timeout
+        index = 0
+        while True:
+            while index < len(self.messages):
+                if predicate(self.messages[index]):
+                    return self.messages[index]
+                index += 1
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no such SIP message; got {self.summary()}")
+            self.arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), remaining)
+
+    def summary(self) -> list[str]:
+        return [
+            f"{m.status_code} {m.cseq.method}" if isinstance(m, SipResponse) else m.method
+            for m in self.messages
+        ]
+
+    def responses(self, code: int, method: str = "INVITE") -> list[SipResponse]:
+        return [
+            m
+            for m in self.messages
+            if isinstance(m, SipResponse) and m.status_code == code and m.cseq.method == method
+        ]
+
+    def heard(self, since: int = 0) -> np.ndarray:
+        """The audio received so far (from packet ``since``), decoded."""
+        chunks = [prompts.decode(p, pt) for pt, p in self.audio[since:] if pt in (0, 8)]
+        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+
+    # --- sending -----------------------------------------------------------------------------
+
+    def send(self, data):
+        self.sip.sendto(data if isinstance(data, bytes) else data.encode(), self.node)
+
+    def _headers(self, method: str, branch: str, cseq: int, to: str) -> str:
+        return (
+            f"Via: SIP/2.0/UDP {HOST}:{self.sip_port};branch={branch};rport\r\n"
+            f"Max-Forwards: 70\r\n"
+            f"From: <sip:{self.number}@{HOST}>;tag={self.tag}\r\n"
+            f"To: {to}\r\n"
+            f"Call-ID: {self.call_id}\r\n"
+            f"CSeq: {cseq} {method}\r\n"
+            f"Contact: <sip:{self.number}@{HOST}:{self.sip_port}>\r\n"
+        )
+
+    def offer(self, formats=(0, 8)) -> str:
+        lines = [
+            "v=0",
+            f"o=phone 1 1 IN IP4 {HOST}",
+            "s=phone",
+            f"c=IN IP4 {HOST}",
+            "t=0 0",
+            f"m=audio {self.rtp_port} RTP/AVP {' '.join(map(str, formats))} {self.event_type}",
+            "a=rtpmap:0 PCMU/8000",
+            "a=rtpmap:8 PCMA/8000",
+            f"a=rtpmap:{self.event_type} telephone-event/8000",
+            f"a=fmtp:{self.event_type} 0-16",
+            "a=sendrecv",
+        ]
+        return "\r\n".join(lines) + "\r\n"
+
+    def invite_bytes(self, dialed: str = "12345", branch: str | None = None, sdp=None) -> bytes:
+        self.branch = branch or f"z9hG4bK{random.getrandbits(48):x}"
+        self.to_header = f"<sip:{dialed}@{HOST}:{self.node[1]}>"
+        body = self.offer() if sdp is None else sdp
+        return (
+            f"INVITE sip:{dialed}@{HOST}:{self.node[1]} SIP/2.0\r\n"
+            + self._headers("INVITE", self.branch, self.cseq, self.to_header)
+            + f"Content-Type: application/sdp\r\nContent-Length: {len(body.encode())}\r\n\r\n{body}"
+        ).encode()
+
+    async def call(self, dialed: str = "12345", *, sdp=None) -> SipResponse:
+        """INVITE (timer A retransmissions until any response), then the final response;
+        a 2xx is ACKed and its SDP read."""
+        self.invite = self.invite_bytes(dialed, sdp=sdp)
+        self.send(self.invite)
+        interval = 0.5
+        while not self.responses_any("INVITE"):
+            try:
+                await asyncio.wait_for(self.arrived.wait(), interval)
+            except TimeoutError:
+                self.send(self.invite)
+                interval *= 2
+        final = await self.wait_for(
+            lambda m: (
+                isinstance(m, SipResponse) and m.cseq.method == "INVITE" and m.status_code >= 200
+            )
+        )
+        self.ack(final)
+        if final.status_code == 200:
+            sdp = parse_sdp(final.text)
+            self.rtp_remote = sdp.rtp_address
+            self.answer_sdp = sdp
+        return final
+
+    def responses_any(self, method: str) -> bool:
+        return any(isinstance(m, SipResponse) and m.cseq.method == method for m in self.messages)
+
+    def ack(self, final: SipResponse) -> None:
+        self.to_header = final.get_header("To")
+        branch = self.branch if final.status_code >= 300 else f"z9hG4bK{random.getrandbits(48):x}"
+        self.send(
+            f"ACK sip:12345@{HOST}:{self.node[1]} SIP/2.0\r\n"
+            + self._headers("ACK", branch, self.cseq, self.to_header)
+            + "Content-Length: 0\r\n\r\n"
+        )
+
+    async def bye(self) -> SipResponse:
+        self.cseq += 1
+        branch = f"z9hG4bK{random.getrandbits(48):x}"
+        self.send(
+            f"BYE sip:12345@{HOST}:{self.node[1]} SIP/2.0\r\n"
+            + self._headers("BYE", branch, self.cseq, self.to_header)
+            + "Content-Length: 0\r\n\r\n"
+        )
+        return await self.wait_for(
+            lambda m: isinstance(m, SipResponse) and m.cseq.method == "BYE" and m.status_code >= 200
+        )
+
+    def cancel(self) -> None:
+        self.send(
+            f"CANCEL sip:12345@{HOST}:{self.node[1]} SIP/2.0\r\n"
+            + self._headers("CANCEL", self.branch, self.cseq, f"<sip:12345@{HOST}:{self.node[1]}>")
+            + "Content-Length: 0\r\n\r\n"
+        )
+
+    async def options(self) -> SipResponse:
+        branch = f"z9hG4bK{random.getrandbits(48):x}"
+        self.send(
+            f"OPTIONS sip:12345@{HOST}:{self.node[1]} SIP/2.0\r\n"
+            + self._headers("OPTIONS", branch, 1, f"<sip:12345@{HOST}>")
+            + "Content-Length: 0\r\n\r\n"
+        )
+        return await self.wait_for(
+            lambda m: isinstance(m, SipResponse) and m.cseq.method == "OPTIONS"
+        )
+
+    def _reply(self, request: SipRequest, code: int, reason: str) -> bytes:
+        lines = [f"SIP/2.0 {code} {reason}"]
+        for name in ("Via", "From", "To", "Call-ID", "CSeq"):
+            lines += [f"{name}: {v}" for v in request.headers.get(name)]
+        return ("\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n").encode()
+
+    # --- media -------------------------------------------------------------------------------
+
+    def _rtp(self, payload_type: int, payload: bytes, timestamp: int, marker: int = 0):
+        header = struct.pack(
+            "!BBHLL", 0x80, (marker << 7) | payload_type, self.seq & 0xFFFF, timestamp, self.ssrc
+        )
+        self.seq += 1
+        self.rtp.sendto(header + payload, self.rtp_remote)
+
+    async def press(self, digit: str, duration_ms: int = 100) -> None:
+        """One key as RFC 4733 events: progress packets every 20 ms sharing the event's
+        timestamp, then three end packets."""
+        event = "0123456789*#".index(digit)
+        timestamp = self.ts
+        steps = duration_ms // 20
+        for step in range(1, steps + 1):
+            payload = struct.pack("!BBH", event, 10, step * 160)
+            self._rtp(self.event_type, payload, timestamp, marker=int(step == 1))
+            await asyncio.sleep(0.02)
+        for _ in range(3):
+            self._rtp(
+                self.event_type, struct.pack("!BBH", event, 0x80 | 10, steps * 160), timestamp
+            )
+        self.ts += steps * 160 + 160

@@ -1,0 +1,190 @@
+"""Real calls over SIP and RTP on loopback into the media node: the IVR, the queue,
+hanging up, and the trunk's housekeeping (OPTIONS, CANCEL, unknown numbers, bad input)."""
+
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from hotline.contact import services as contact
+from hotline.contact.models import ContactFact, FactKind, Session
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def until(condition, timeout: float = 10.0, step: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("condition not met in time")
+
+
+def loud(samples: np.ndarray) -> bool:
+    """Not silence: speech or music well above the noise floor."""
+    return len(samples) > 0 and float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) > 300
+
+
+def test_caller_hears_the_prompt_presses_2_queues_and_abandons(node, hotline):
+    phone = node.phone(number="13912345678")
+    answer = node.phones.run(phone.call())
+    assert answer.status_code == 200
+    assert [m.status_code for m in phone.messages][:3] == [100, 180, 200]
+    # the answer mirrors the offered telephone-event type (96), not the library's 101
+    assert "telephone-event" in answer.text and answer.text.count(" 96") >= 1
+    assert "a=rtpmap:101" not in answer.text
+
+    until(lambda: loud(phone.heard()), timeout=5)  # 您好 …
+    until(lambda: len(phone.audio) > 100, timeout=5)  # … and on into the menu
+    node.phones.run(phone.press("2"))
+
+    session = until(lambda: Session.objects.filter(channel="voice").first())
+    assert session.address == "13912345678"
+    assert session.state == "queued"
+    assert session.queue == hotline.queue
+
+    since = len(phone.audio)
+    until(lambda: loud(phone.heard(since)), timeout=8)  # 排队通报 and music on hold
+
+    assert node.phones.run(phone.bye()).status_code == 200
+    until(lambda: Session.objects.get(pk=session.pk).state == "abandoned")
+    assert ContactFact.objects.filter(session_id=session.pk, kind=FactKind.ABANDONED).exists()
+    until(lambda: not node.calls)
+
+
+def test_with_an_agent_signed_in_the_call_is_offered_to_them(node, hotline, make_user):
+    agent = make_user("agent", username="agent_voice", display_name="话务员刘洋")
+    contact.agent_sign_in(actor=agent, ready=True)
+    phone = node.phone(number="13700000001")
+    assert node.phones.run(phone.call()).status_code == 200
+    until(lambda: len(phone.audio) > 60, timeout=5)
+    node.phones.run(phone.press("2"))
+    session = until(lambda: Session.objects.filter(channel="voice").first())
+    until(lambda: Session.objects.get(pk=session.pk).agent_id == agent.pk)
+    assert Session.objects.get(pk=session.pk).state in ("offered", "active")
+    node.phones.run(phone.bye())
+
+
+def test_no_key_replays_the_menu_then_says_goodbye_and_hangs_up(node, hotline):
+    phone = node.phone()
+    assert node.phones.run(phone.call()).status_code == 200
+    bye = node.phones.run(phone.wait_for(lambda m: getattr(m, "method", "") == "BYE", 20))
+    assert bye.call_id == phone.call_id
+    assert loud(phone.heard())
+    assert not Session.objects.exists()
+    until(lambda: not node.calls)
+
+
+def test_out_of_hours_the_caller_hears_the_notice_and_the_node_hangs_up(node, hotline):
+    contact.queue_update(
+        actor=None, queue=hotline.queue, weekly_hours={str(d): [] for d in range(7)}
+    )
+    phone = node.phone()
+    assert node.phones.run(phone.call()).status_code == 200
+    node.phones.run(phone.wait_for(lambda m: getattr(m, "method", "") == "BYE", 15))
+    assert loud(phone.heard())
+
+
+def test_options_is_answered_for_trunk_health(node):
+    phone = node.phone()
+    answer = node.phones.run(phone.options())
+    assert answer.status_code == 200
+    assert "INVITE" in answer.get_header("Allow")
+
+
+def test_unknown_number_is_404(node, hotline):
+    phone = node.phone()
+    assert node.phones.run(phone.call("99999")).status_code == 404
+    until(lambda: not node.calls)
+
+
+def test_no_common_codec_is_488(node, hotline):
+    phone = node.phone()
+    sdp = phone.offer(formats=(9,)).replace("a=rtpmap:0 PCMU/8000\r\n", "")
+    sdp = sdp.replace("a=rtpmap:8 PCMA/8000\r\n", "a=rtpmap:9 G722/8000\r\n")
+    assert node.phones.run(phone.call(sdp=sdp)).status_code == 488
+
+
+@pytest.mark.answer_delay(2.0)
+def test_cancel_before_answer(node, hotline):
+    phone = node.phone()
+    phone.send(phone.invite_bytes())
+    node.phones.run(phone.wait_for(lambda m: getattr(m, "status_code", 0) == 180))
+    phone.cancel()
+    node.phones.run(phone.wait_for(lambda m: getattr(m, "status_code", 0) == 487))
+    assert phone.responses(200, "CANCEL")
+    assert not phone.responses(200, "INVITE")
+    until(lambda: not node.calls or all(not c.alive for c in node.calls.values()))
+
+
+def test_duplicate_invite_makes_one_dialog_and_a_late_copy_gets_the_200_again(node, hotline):
+    phone = node.phone()
+    invite = phone.invite_bytes()
+    phone.send(invite)
+    phone.send(invite)  # the trunk retransmits before our 100 Trying reaches it
+    first = node.phones.run(phone.wait_for(lambda m: getattr(m, "status_code", 0) == 200))
+    assert len(node.calls) == 1
+    phone.send(invite)  # retransmitted after the 200 (our 200 was lost): the 200 again
+    until(lambda: len(phone.responses(200)) >= 2, timeout=3)
+    tags = {r.to_addr.tag for r in phone.responses(200)}
+    assert tags == {first.to_addr.tag}
+    phone.ack(first)
+    assert len(node.calls) == 1
+    node.phones.run(phone.bye())
+
+
+def test_malformed_request_gets_400_and_the_node_serves_the_next_call(node, hotline):
+    phone = node.phone()
+    no_call_id = b"\r\n".join(
+        line for line in phone.invite_bytes().split(b"\r\n") if not line.startswith(b"Call-ID")
+    )
+    phone.send(no_call_id)
+    bad = node.phones.run(phone.wait_for(lambda m: getattr(m, "status_code", 0) == 400))
+    assert "call-id" in bad.get_header("Warning").lower()
+    phone.send(b"\x00\xffgarbage that is not SIP at all\r\n\r\n")
+    phone.send(b"INVITE\r\n\r\n")
+    for _ in range(100):  # the node reads its socket in its own thread
+        if node.stats["bad_requests"] >= 2:
+            break
+        time.sleep(0.05)
+    assert node.stats["bad_requests"] >= 2
+    other = node.phone()
+    assert node.phones.run(other.call()).status_code == 200
+    node.phones.run(other.bye())
+
+
+@pytest.mark.skipif(not shutil.which("sipp"), reason="sipp (Debian sip-tester) is not installed")
+def test_sipp_an_outside_user_agent_completes_a_call(node, hotline, tmp_path):
+    """SIPp's built-in UAC: INVITE → 100/180/200 → ACK → BYE → 200, as a carrier would."""
+    done = subprocess.run(
+        [
+            "sipp",
+            "-sn",
+            "uac",
+            "-s",
+            "12345",
+            f"127.0.0.1:{node.address[1]}",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            "0",
+            "-m",
+            "1",
+            "-timeout",
+            "15s",
+            "-nostdin",
+            "-trace_err",
+            "-error_file",
+            str(tmp_path / "errors.log"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    until(lambda: not node.calls)
