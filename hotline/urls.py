@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("hotline.contact.urls")),
     path("", include("hotline.groups.urls")),
     path("", include("hotline.analytics.urls")),
+    path("", include("hotline.telephony.urls")),
 ]
 
 handler400 = "hotline.web.views.bad_request"

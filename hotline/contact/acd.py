@@ -588,7 +588,9 @@ def _assign(entry: QueueEntry, presence: AgentPresence, queue: Queue, now) -> Se
     if session.state != SessionState.QUEUED:  # cannot happen under the entry lock
         raise Conflict("会话已不在排队中")
     waited = (now - entry.first_entered_at).total_seconds()
-    auto = presence.auto_accept
+    # a call to an agent with a phone is offered, never auto-accepted: the phone rings
+    # and picking it up is the accept (the media node reports it)
+    auto = presence.auto_accept and not (entry.voice and presence.phone_uri)
     session.state = session_move(session.state, "assign" if auto else "offer")
     session.agent_id = presence.agent_id
     session.offered_at = now
@@ -777,6 +779,16 @@ def _release_offer(session: Session, presence: AgentPresence, now, *, end: str) 
     settle_agent(presence, now, answered_ended=False)
 
 
+def offer_unanswered(session: Session, presence: AgentPresence, now) -> None:
+    """An offer not taken (not accepted in time, or the agent's phone did not answer): the
+    contact goes back to its place, a ready agent is set 未应答示忙. Both rows locked."""
+    agent_id = presence.agent_id
+    _release_offer(session, presence, now, end=SessionLeg.End.NO_ANSWER)
+    if presence.presence == Presence.READY:
+        set_agent(presence, "auto_not_ready", now, reason="no_answer")
+    fact(FactKind.NO_ANSWER, session, now, agent_id=agent_id)
+
+
 def sweep(now: dt.datetime | None = None) -> dict:
     """What time does: offers not accepted in time, overflow, out-of-hours and max wait,
     idle close of text sessions, wrap-up timeouts — then every queue with waiting contacts
@@ -802,11 +814,7 @@ def sweep(now: dt.datetime | None = None) -> dict:
             session = Session.objects.select_for_update().get(pk=entry.session_id)
             if session.state != SessionState.OFFERED or presence is None:
                 continue
-            agent_id = presence.agent_id
-            _release_offer(session, presence, now, end=SessionLeg.End.NO_ANSWER)
-            if presence.presence == Presence.READY:
-                set_agent(presence, "auto_not_ready", now, reason="no_answer")
-            fact(FactKind.NO_ANSWER, session, now, agent_id=agent_id)
+            offer_unanswered(session, presence, now)
             counts["no_answer"] += 1
 
     # 2. overflow, out of hours and max wait of waiting entries

@@ -25,6 +25,7 @@ A verb the state does not allow → 409, a bad field → 422, someone else's ses
 
 import datetime as dt
 
+from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, File, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -65,6 +66,7 @@ class PresenceOut(Schema):
     wrap_up_seconds: int
     after_wrap_up: str
     auto_accept: bool
+    phone_uri: str
 
 
 def _presence(p) -> dict:
@@ -149,6 +151,14 @@ class LegOut(Schema):
     summary: str
 
 
+class RecordingOut(Schema):
+    id: int
+    url: str = Field(..., description="播放地址（WAV；加 ?download=1 下载），调听留痕")
+    agent: str
+    started_at: dt.datetime
+    seconds: float
+
+
 class ParticipantOut(Schema):
     user: int
     name: str = Field(..., description="姓名（工作人员之间可见）")
@@ -173,6 +183,7 @@ class SessionOut(SessionBrief):
     participants: list[ParticipantOut]
     messages: list[MessageOut]
     legs: list[LegOut]
+    recordings: list[RecordingOut]
 
 
 class DeskOut(Schema):
@@ -197,6 +208,7 @@ class SettingsIn(Schema):
     auto_accept: bool | None = None
     handles_voice: bool | None = None
     handles_text: bool | None = None
+    phone_uri: str | None = Field(None, max_length=200)
 
 
 class MessageIn(Schema):
@@ -293,6 +305,16 @@ def _session_out(session, user=None) -> dict:
                 "note": leg.note,
             }
             for leg in history["legs"]
+        ],
+        "recordings": [
+            {
+                "id": r.pk,
+                "url": reverse("voice_recording", args=[r.pk]),
+                "agent": r.agent.display_name if r.agent else "",
+                "started_at": r.started_at,
+                "seconds": r.seconds,
+            }
+            for r in history["recordings"]
         ],
     }
 

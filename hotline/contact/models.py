@@ -692,6 +692,11 @@ class AgentPresence(models.Model):
         "整理后", max_length=10, choices=AfterWrapUp.choices, default=AfterWrapUp.READY
     )
     auto_accept = models.BooleanField("自动接入会话", default=True)
+    # The agent's desk phone or softphone: the media node rings it for a call offered to
+    # the agent and bridges the caller when it is picked up (the pick-up is the accept).
+    phone_uri = models.CharField(
+        "坐席话机", max_length=200, blank=True, help_text="SIP 地址，如 sip:8001@10.0.0.21:5060"
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "坐席状态"

@@ -159,10 +159,12 @@ def agent_today(agent, now: dt.datetime | None = None) -> dict:
 
 
 def session_history(session: Session) -> dict:
-    """What the next agent sees after a transfer: every message and every leg's summary."""
+    """What the next agent sees after a transfer: every message, every leg's summary and
+    the call's recordings."""
     return {
         "messages": list(session.messages.order_by("at", "pk")),
         "legs": list(session.legs.select_related("agent").order_by("pk")),
+        "recordings": list(session.recordings.select_related("agent").order_by("started_at")),
     }
 
 

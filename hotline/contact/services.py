@@ -11,6 +11,7 @@ queue entries.
 """
 
 import datetime as dt
+import re
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -697,8 +698,10 @@ def agent_settings_update(
     auto_accept: bool | None = None,
     handles_voice: bool | None = None,
     handles_text: bool | None = None,
+    phone_uri: str | None = None,
 ) -> AgentPresence:
-    """状态设置: wrap-up, after-session state, auto or manual accept, chat capacity."""
+    """状态设置: wrap-up, after-session state, auto or manual accept, chat capacity, the
+    agent's phone (坐席话机) that voice calls ring."""
     agent = agent or actor
     _may_steer(actor, agent)
     if text_capacity is not None and not 1 <= text_capacity <= 20:
@@ -707,6 +710,12 @@ def agent_settings_update(
         raise Unprocessable("整理时长须在 0–3600 秒之间", field="wrap_up_seconds")
     if after_wrap_up is not None and after_wrap_up not in AfterWrapUp.values:
         raise Unprocessable("整理后状态须为自动示闲或自动示忙", field="after_wrap_up")
+    if phone_uri is not None:
+        phone_uri = phone_uri.strip()
+        if phone_uri and not PHONE_URI.fullmatch(phone_uri):
+            raise Unprocessable(
+                "坐席话机须为 SIP 地址，如 sip:8001@10.0.0.21:5060", field="phone_uri"
+            )
     presence_of(agent)
     with transaction.atomic():
         presence = AgentPresence.objects.select_for_update().get(agent=agent)
@@ -718,6 +727,7 @@ def agent_settings_update(
             "auto_accept",
             "handles_voice",
             "handles_text",
+            "phone_uri",
         ]
         before = audit.snapshot(presence, fields)
         values = dict(
@@ -728,6 +738,7 @@ def agent_settings_update(
             auto_accept=auto_accept,
             handles_voice=handles_voice,
             handles_text=handles_text,
+            phone_uri=phone_uri,
         )
         for name, value in values.items():
             if value is not None:
@@ -741,6 +752,11 @@ def agent_settings_update(
             actor=actor,
         )
     return presence
+
+
+# sip:user@host[:port] — what a desk phone or softphone registers as (no transport params:
+# the node speaks UDP)
+PHONE_URI = re.compile(r"sips?:[A-Za-z0-9._~+-]+@[A-Za-z0-9.-]+(:\d{1,5})?")
 
 
 # --- sessions (the agent's verbs) -------------------------------------------------------------------
@@ -788,6 +804,36 @@ def session_end(*, actor: User | None, session: Session, now=None) -> Session:
     if agent_id:
         acd.agent_freed(agent_id, now=now)
     return Session.objects.get(pk=session.pk)
+
+
+# --- voice: what the agent's phone does (reported by the media node) ------------------------------
+
+
+def voice_offer_unanswered(*, session: Session, agent: User, now=None) -> bool:
+    """The agent's phone did not take the call offered to the agent (busy, refused, rang
+    out): as an offer not accepted in time, and the call is routed again at once. False
+    when the offer had already moved on (the sweep took it back)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        presence = AgentPresence.objects.select_for_update().filter(agent=agent).first()
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        if presence is None or locked.state != SessionState.OFFERED or locked.agent_id != agent.pk:
+            return False
+        acd.offer_unanswered(locked, presence, now)
+    if locked.queue_id:
+        acd.route(Queue.objects.get(pk=locked.queue_id), now=now)
+    return True
+
+
+def voice_agent_hung_up(*, session: Session, agent: User, now=None) -> Session | None:
+    """The agent put the phone down: the call is over as if the agent ended it (audited as
+    the agent's); None when the session had already ended."""
+    if session.agent_id != agent.pk or session.state != SessionState.ACTIVE:
+        return None
+    try:
+        return session_end(actor=agent, session=session, now=now)
+    except Conflict:  # ended meanwhile (the caller hung up at the same moment)
+        return None
 
 
 def session_close(*, actor: User, session: Session, summary: str, now=None) -> Session:

@@ -30,8 +30,12 @@ async def run_flow(call, flow: Flow, link: PlatformLink) -> None:
             is_open = await link.is_open(flow.platform_id, step["queue"])
             name = step["open"] if is_open else step["closed"]
         elif kind == "queue":
-            await _wait_in_queue(call, flow, step, link)
-            return
+            name = await _wait_in_queue(call, flow, step, link)
+            if name is None:
+                return
+        elif kind == "survey":
+            await _survey(call, step, link)
+            name = step["next"]
         elif kind == "hangup":
             if step.get("text"):
                 await call.say(step["text"])
@@ -61,9 +65,25 @@ async def _menu(call, step: dict) -> str:
     return step["fail"]
 
 
-async def _wait_in_queue(call, flow: Flow, step: dict, link: PlatformLink) -> None:
+async def _survey(call, step: dict, link: PlatformLink) -> None:
+    """满意度评价: 1–5 after the agent hung up, stored on the session."""
+    for _attempt in range(step.get("retries", 1) + 1):
+        await _play(call, step, barge_in=True)
+        digit = await call.next_digit(step.get("timeout", 8))
+        call.clear_digits()
+        if digit is not None and await link.rate(call.session_id, digit):
+            if step.get("thanks"):
+                await call.say(step["thanks"])
+            return
+        if not call.alive:
+            return
+
+
+async def _wait_in_queue(call, flow: Flow, step: dict, link: PlatformLink) -> str | None:
     """In the contact center's queue: music on hold with 排队通报 every ``announce_every``
-    seconds, until an agent takes the call or the contact center ends it."""
+    seconds. A call offered to an agent with a phone rings it; picked up, the two talk
+    until one hangs up. Returns where the flow goes on (``after``, when the agent hung
+    up first), or None when the call is over."""
     status: CallStatus = await link.arrive(flow.platform_id, step["queue"], call.caller)
     call.session_id = status.session_id
     log.info(
@@ -84,15 +104,48 @@ async def _wait_in_queue(call, flow: Flow, step: dict, link: PlatformLink) -> No
         if status.over:
             if status.notice:
                 await call.say(status.notice)
-            return
-        if status.state == "active" and not told_connecting:
+            return None
+        leg = call.leg
+        if leg is not None and leg.done.is_set():  # refused or taken back: wait on, afresh
+            call.leg = None
+            status = await link.status(status.session_id)
+            continue
+        if leg is not None and leg.bridged:
+            await leg.done.wait()
+            if call.alive and leg.ended_by == "agent":
+                await link.agent_hung_up(status.session_id, leg.agent_id)
+                return step.get("after")
+            return None
+        offered_phone = status.state == "offered" and status.agent_phone
+        if leg is None and offered_phone:
+            call.node.ring(call, status.agent_id, status.agent_phone, status.ref)
+        elif leg is not None and status.state != "active" and leg.agent_id != status.agent_id:
+            call.node.cancel_ringing(leg)  # the contact center took the offer back
+        if (offered_phone or status.state == "active") and not told_connecting:
             told_connecting = True
             await call.say(CONNECTING)
+        if call.leg is not None and call.leg.bridged:
+            continue
         if not call.player.playing:
             call.player.play(music, loop=True)
-        await asyncio.sleep(POLL)
+        await _pause(call)
         status = await link.status(status.session_id)
         due = next_announcement is not None and loop.time() >= next_announcement
-        if due and status.waiting and status.announcement:
+        if due and status.waiting and status.announcement and call.leg is None:
             await call.say(status.announcement)
             next_announcement = loop.time() + every
+
+
+async def _pause(call) -> None:
+    """Until the next look at the session: POLL seconds, or sooner if the agent's phone
+    answers or drops."""
+    leg = call.leg
+    if leg is None:
+        await asyncio.sleep(POLL)
+        return
+    deadline = asyncio.get_running_loop().time() + POLL
+    while not leg.bridged and not leg.done.is_set():
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            return
+        await asyncio.sleep(min(0.05, left))

@@ -11,7 +11,11 @@ A flow is ``{"start": name, "nodes": {name: step}}``; each step has a ``type``:
   (the queue's weekly hours and dated exceptions, as the ACD reads them).
 * ``queue`` 进入队列 — the call enters contact-center queue ``queue`` (its code); the
   caller hears music on hold (``hold``: ``tone``) and 排队通报 every ``announce_every``
-  seconds (0: never).
+  seconds (0: never). When the agent's phone answers the two are bridged and recorded;
+  when the agent hangs up first the caller goes on to ``after`` (e.g. the survey), if
+  given, else the call ends.
+* ``survey`` 满意度评价 — plays ``text`` and waits ``timeout`` seconds for 1–5 (非常满意 …
+  非常不满意), stored on the contact session; says ``thanks`` and goes to ``next``.
 * ``hangup`` 挂机 — says ``text`` if any, then hangs up.
 """
 
@@ -22,6 +26,7 @@ KINDS = {
     "menu": ("按键菜单", ("fail",)),
     "hours": ("服务时间分支", ("open", "closed")),
     "queue": ("进入队列", ()),
+    "survey": ("满意度评价", ("next",)),
     "hangup": ("挂机", ()),
 }
 DIGITS = set("0123456789*#")
@@ -45,7 +50,9 @@ def check(start: str, nodes: dict, queue_codes: set[str]) -> None:
         for link in KINDS[kind][1]:
             if step.get(link) not in nodes:
                 raise Unprocessable(f"{where}的“{link}”指向不存在的节点", field="nodes")
-        if kind == "play" and not (step.get("text") or step.get("recording")):
+        if step.get("after") is not None and step["after"] not in nodes:
+            raise Unprocessable(f"{where}的“after”指向不存在的节点", field="nodes")
+        if kind in ("play", "survey") and not (step.get("text") or step.get("recording")):
             raise Unprocessable(f"{where}需要播放文本或录音", field="nodes")
         if kind == "menu":
             keys = step.get("keys") or {}
@@ -56,6 +63,7 @@ def check(start: str, nodes: dict, queue_codes: set[str]) -> None:
                     raise Unprocessable(f"{where}的按键“{key}”无效", field="nodes")
                 if target not in nodes:
                     raise Unprocessable(f"{where}按键“{key}”指向不存在的节点", field="nodes")
+        if kind in ("menu", "survey"):
             for number, low, high in (("timeout", 1, 60), ("retries", 0, 9)):
                 value = step.get(number, low)
                 if not isinstance(value, int) or not low <= value <= high:
@@ -91,7 +99,22 @@ def default_nodes(queue_code: str) -> tuple[str, dict]:
             "text": "您可以登录政务服务网查询办事指南。",
             "next": "menu",
         },
-        "queue": {"type": "queue", "queue": queue_code, "announce_every": 30, "hold": "tone"},
+        "queue": {
+            "type": "queue",
+            "queue": queue_code,
+            "announce_every": 30,
+            "hold": "tone",
+            "after": "survey",
+        },
+        "survey": {
+            "type": "survey",
+            "text": "请对本次服务进行评价：非常满意请按1，满意请按2，基本满意请按3，"
+            "不满意请按4，非常不满意请按5。",
+            "timeout": 8,
+            "thanks": "感谢您的评价，再见。",
+            "next": "end",
+        },
+        "end": {"type": "hangup"},
         "closed": {
             "type": "hangup",
             "text": "现在是非服务时间，请在工作时间再次来电，感谢您的来电。",

@@ -17,12 +17,15 @@ from django.utils import timezone
 
 from hotline.contact import acd
 from hotline.contact import services as contact
+from hotline.contact.connectors import rating_reply
 from hotline.contact.lifecycle import SessionState
 from hotline.contact.models import Channel, Queue, Session
 from hotline.contact.selectors import queue_position
 from hotline.core.errors import HotlineError
+from hotline.core.models import User
 
 from . import selectors
+from . import services as telephony
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,9 @@ class CallStatus:
     state: str  # SessionState value
     announcement: str = ""  # 排队通报, while it waits
     notice: str = ""  # what to say when the contact center ended it (refused, timed out)
+    ref: str = ""  # the session's number, carried to the agent's phone (随路数据)
+    agent_id: int | None = None  # offered to or answered by
+    agent_phone: str = ""  # the SIP address of that agent's phone, if it has one
 
     @property
     def waiting(self) -> bool:
@@ -88,6 +94,41 @@ class PlatformLink:
         """The caller hung up."""
         await self._call(_left, session_id)
 
+    async def answered(self, session_id: int, agent_id: int) -> bool:
+        """The agent's phone picked up: the offer is accepted (False: it had moved on)."""
+        return await self._call(_answered, session_id, agent_id)
+
+    async def unanswered(self, session_id: int, agent_id: int) -> None:
+        """The agent's phone was busy, refused or rang out."""
+        await self._call(_unanswered, session_id, agent_id)
+
+    async def agent_hung_up(self, session_id: int, agent_id: int) -> None:
+        await self._call(_agent_hung_up, session_id, agent_id)
+
+    async def rate(self, session_id: int, digit: str) -> bool:
+        """The caller's key in the survey (1–5); False when it is not a level."""
+        return await self._call(_rate, session_id, digit)
+
+    async def recorded(
+        self,
+        session_id: int,
+        agent_id: int | None,
+        file: str,
+        started_at,
+        seconds: float,
+        size: int,
+    ) -> None:
+        await self._call(
+            lambda: telephony.recording_add(
+                session_id=session_id,
+                agent_id=agent_id,
+                file=file,
+                started_at=started_at,
+                seconds=seconds,
+                size=size,
+            )
+        )
+
 
 def _flow_for(number: str) -> Flow | None:
     flow = selectors.flow_for_number(number)
@@ -116,11 +157,15 @@ def _status(session_id: int) -> CallStatus:
 
 def _status_of(session: Session, now: dt.datetime | None = None) -> CallStatus:
     state = SessionState(session.state)
+    agent = {}
+    if state in (SessionState.OFFERED, SessionState.ACTIVE) and session.agent_id:
+        agent = dict(agent_id=session.agent_id, agent_phone=selectors.phone_of(session.agent_id))
     if state in WAITING:
         position = queue_position(session, now)
-        return CallStatus(session.pk, state, announcement=position.announcement if position else "")
+        announcement = position.announcement if position else ""
+        return CallStatus(session.pk, state, announcement, ref=session.ref, **agent)
     notice = "" if state == SessionState.ACTIVE else selectors.last_notice(session)
-    return CallStatus(session.pk, state, notice=notice)
+    return CallStatus(session.pk, state, notice=notice, ref=session.ref, **agent)
 
 
 def _left(session_id: int) -> None:
@@ -132,3 +177,39 @@ def _left(session_id: int) -> None:
             contact.session_end(actor=None, session=session)
     except HotlineError as exc:  # the platform moved it meanwhile (answered, timed out)
         log.info("会话 %s 挂机时状态已变：%s", session.ref, exc)
+
+
+def _answered(session_id: int, agent_id: int) -> bool:
+    session = Session.objects.get(pk=session_id)
+    if session.state == SessionState.ACTIVE and session.agent_id == agent_id:
+        return True  # the agent took it on the desk first; the phone joins the call
+    try:
+        contact.session_accept(actor=User.objects.get(pk=agent_id), session=session)
+    except HotlineError as exc:  # the offer was taken back (rang too long) or moved
+        log.info("会话 %s 摘机时已不再分配给该话务员：%s", session_id, exc)
+        return False
+    return True
+
+
+def _unanswered(session_id: int, agent_id: int) -> None:
+    contact.voice_offer_unanswered(
+        session=Session.objects.get(pk=session_id), agent=User.objects.get(pk=agent_id)
+    )
+
+
+def _agent_hung_up(session_id: int, agent_id: int) -> None:
+    contact.voice_agent_hung_up(
+        session=Session.objects.get(pk=session_id), agent=User.objects.get(pk=agent_id)
+    )
+
+
+def _rate(session_id: int, digit: str) -> bool:
+    level = rating_reply(digit)
+    if level is None:
+        return False
+    try:
+        contact.contact_rate(session=Session.objects.get(pk=session_id), satisfaction=level)
+    except HotlineError as exc:
+        log.info("会话 %s 的按键评价未记录：%s", session_id, exc)
+        return False
+    return True

@@ -1,5 +1,7 @@
-"""语音: IVR flows as data. The media node reads them; the pages edit them (a later step)."""
+"""语音: IVR flows as data (the media node reads them; the pages edit them) and the
+recordings of bridged calls."""
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -40,3 +42,30 @@ class IvrFlow(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class CallRecording(models.Model):
+    """通话录音: one bridged call, both parties (WAV, 8 kHz, 16-bit; left the caller, right
+    the agent), written by the media node under ``MEDIA_ROOT/recordings``."""
+
+    session = models.ForeignKey(
+        "contact.Session", verbose_name="会话", on_delete=models.PROTECT, related_name="recordings"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="话务员",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    file = models.CharField("文件", max_length=200, help_text="MEDIA_ROOT 下的相对路径")
+    started_at = models.DateTimeField("开始时间")
+    seconds = models.FloatField("时长（秒）")
+    size = models.PositiveBigIntegerField("大小（字节）")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "通话录音"
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"{self.session_id} {self.started_at:%Y-%m-%d %H:%M}"

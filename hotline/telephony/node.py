@@ -2,8 +2,10 @@
 
 It answers trunk calls to the numbers that have an IVR flow, walks the caller through
 the flow (``hotline.telephony.flow``) and talks to the platform through a
-:class:`~hotline.telephony.link.PlatformLink`. One 20 ms ticker with absolute deadlines
-sends every call's audio (the pattern measured in the voice-engine notes).
+:class:`~hotline.telephony.link.PlatformLink`. A call offered to an agent rings the
+agent's phone (:class:`AgentLeg`, the node calling out); picked up, the two legs are
+bridged and recorded. One 20 ms ticker with absolute deadlines sends every call's audio
+(the pattern measured in the voice-engine notes).
 """
 
 import asyncio
@@ -11,11 +13,13 @@ import dataclasses
 import logging
 import socket
 import time
+import uuid
 
 from aiosipua import SipRequest, SipResponse
 from aiosipua.headers import parse_address
+from django.utils import timezone
 
-from . import prompts, sip
+from . import prompts, recording, sip
 from .flow import run_flow
 from .link import PlatformLink
 from .rtp import Player, PortPool, RtpStream
@@ -63,6 +67,7 @@ class Call:
         self.session_id: int | None = None
         self.acked = asyncio.Event()
         self.started = time.monotonic()
+        self.leg: AgentLeg | None = None  # the agent's phone, ringing or bridged
 
     @property
     def alive(self) -> bool:
@@ -106,6 +111,37 @@ class Call:
         await self.node.hangup(self)
 
 
+class AgentLeg:
+    """The call to an agent's phone (坐席话机), the node being the caller (UAC). It rings
+    while the contact center offers the call to that agent; picked up, it is bridged to
+    the caller's leg and recorded. ``done`` is set once the leg is over and the platform
+    has been told (refused, rang out, cancelled, hung up)."""
+
+    RING_LIMIT = 60.0  # the queue's offer timeout takes the offer back sooner; a cap anyway
+
+    def __init__(self, call: Call, agent_id: int, uri: str, ref: str):
+        self.call, self.agent_id, self.uri, self.ref = call, agent_id, uri, ref
+        target = parse_address(f"<{uri}>").uri
+        self.addr = (target.host, target.port or 5060)
+        self.call_id = f"{uuid.uuid4().hex}@hotline"
+        self.local_tag = sip.new_tag()
+        self.branch = sip.new_branch()
+        self.from_value = ""
+        self.to_value = f"<{uri}>"  # with the phone's tag once it answers
+        self.remote_target = uri
+        self.state = "ringing"  # → answered → ended
+        self.bridged = False
+        self.cancelled = False  # the contact center took the offer back
+        self.ended_by = ""  # "agent" when the phone hung up
+        self.stream: RtpStream | None = None
+        self.sdp = b""
+        self.heard = asyncio.Event()  # any response to the INVITE (stops its retransmission)
+        self.final: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.done = asyncio.Event()
+        self.recorder: recording.Recorder | None = None
+        self.recording_started = None
+
+
 class MediaNode:
     def __init__(self, config: NodeConfig | None = None, link: PlatformLink | None = None):
         self.config = config or NodeConfig()
@@ -114,6 +150,8 @@ class MediaNode:
         self.ports = PortPool(self.config.rtp_low, self.config.rtp_high)
         self.transactions = sip.ServerTransactions()
         self._client: dict[str, asyncio.Future] = {}  # our requests' branch → final response
+        self.legs: dict[str, AgentLeg] = {}  # agent legs by Call-ID
+        self._leg_branches: dict[str, AgentLeg] = {}  # … and by their INVITE's branch
         self._audio: dict[tuple, bytes] = {}
         self._transport: asyncio.DatagramTransport | None = None
         self._ticker: asyncio.Task | None = None
@@ -170,7 +208,16 @@ class MediaNode:
         while True:
             deadline += TICK
             for call in list(self.calls.values()):
-                if call.state == "answered" and call.stream is not None:
+                if call.state != "answered" or call.stream is None:
+                    continue
+                leg = call.leg
+                if leg is not None and leg.bridged:
+                    # each side hears what the other sent since the last tick
+                    caller, agent = call.stream.take(), leg.stream.take()
+                    leg.stream.send(caller)
+                    call.stream.send(agent)
+                    leg.recorder.add(caller, agent)
+                else:
                     call.stream.send(call.player.frame())
             now = loop.time()
             if now >= sweep_at:
@@ -244,6 +291,9 @@ class MediaNode:
                 self.send(last, addr)
             return
         self.transactions.open(request, addr)
+        leg = self.legs.get(request.call_id)
+        if leg is not None:
+            return self._on_leg_request(leg, request, addr)
         call = self.calls.get(request.call_id)
         in_dialog = request.to_addr.tag is not None
         if method == "INVITE" and not in_dialog:
@@ -393,6 +443,9 @@ class MediaNode:
     def _on_response(self, response: SipResponse) -> None:
         via = response.via
         branch = via[0].branch if via else None
+        leg = self._leg_branches.get(branch or "")
+        if leg is not None and response.cseq.method.upper() == "INVITE":
+            return self._on_leg_response(leg, response)
         future = self._client.get(branch or "")
         if future is not None and response.status_code >= 200 and not future.done():
             future.set_result(response.status_code)
@@ -414,6 +467,8 @@ class MediaNode:
             call.stream = None
         if call.task is not None and call.task is not asyncio.current_task():
             call.task.cancel()
+        if call.leg is not None and call.leg.state != "ended":
+            self._spawn(self.leg_hangup(call.leg))
         if call.session_id is not None:
             self._spawn(self.link.left(call.session_id))
         if was_answered or call.acked.is_set():
@@ -433,8 +488,6 @@ class MediaNode:
         if not answered:
             return
         call.local_cseq = max(call.local_cseq, 1) + 1
-        branch = sip.new_branch()
-        host, port = self.address
         target = call.remote_target
         uri = f"sip:{target.user + '@' if target.user else ''}{target.host}" + (
             f":{target.port}" if target.port else ""
@@ -442,30 +495,264 @@ class MediaNode:
         from_value = call.invite.get_header("To")
         if ";tag=" not in from_value:
             from_value += f";tag={call.local_tag}"
-        bye = SipRequest(method="BYE", uri=uri)
-        bye.add_header(
-            "Via", f"SIP/2.0/UDP {self.media_ip_for(call.addr)}:{port};branch={branch};rport"
+        headers = {
+            "From": from_value,
+            "To": call.invite.get_header("From"),
+            "Call-ID": call.call_id,
+            "CSeq": f"{call.local_cseq} BYE",
+        }
+        await self._request_until_answered("BYE", uri, headers, call.addr)
+
+    def _request(self, method: str, uri: str, headers: dict, addr, branch: str) -> SipRequest:
+        request = SipRequest(method=method, uri=uri)
+        request.add_header(
+            "Via", f"SIP/2.0/UDP {self.media_ip_for(addr)}:{self.address[1]};branch={branch};rport"
         )
-        bye.add_header("Max-Forwards", "70")
-        bye.add_header("From", from_value)
-        bye.add_header("To", call.invite.get_header("From"))
-        bye.add_header("Call-ID", call.call_id)
-        bye.add_header("CSeq", f"{call.local_cseq} BYE")
-        bye.add_header("User-Agent", sip.SERVER)
-        data = bytes(bye)
+        request.add_header("Max-Forwards", "70")
+        for name, value in headers.items():
+            request.add_header(name, value)
+        request.add_header("User-Agent", sip.SERVER)
+        return request
+
+    async def _request_until_answered(
+        self, method: str, uri: str, headers: dict, addr, branch: str = ""
+    ) -> None:
+        """A request outside INVITE (BYE, CANCEL), repeated (T1 doubling) until its final
+        response or 64·T1."""
+        branch = branch or sip.new_branch()
+        data = bytes(self._request(method, uri, headers, addr, branch))
         future = self._client[branch] = asyncio.get_running_loop().create_future()
         interval, deadline = sip.T1, time.monotonic() + sip.TX_LIFETIME
         try:
             while time.monotonic() < deadline:
-                self.send(data, call.addr)
+                self.send(data, addr)
                 try:
                     await asyncio.wait_for(asyncio.shield(future), interval)
                     return
                 except TimeoutError:
                     interval = min(interval * 2, sip.T2)
-            log.warning("呼叫 %s 的 BYE 无应答", call.call_id)
+            log.warning("%s %s 无应答", method, headers.get("Call-ID"))
         finally:
             self._client.pop(branch, None)
+
+    # --- the agent's phone (the node calls out) ----------------------------------------------------
+
+    def ring(self, call: Call, agent_id: int, uri: str, ref: str) -> AgentLeg:
+        """Ring the phone of the agent the call is offered to."""
+        leg = call.leg = AgentLeg(call, agent_id, uri, ref)
+        self._spawn(self._dial(leg))
+        return leg
+
+    async def _dial(self, leg: AgentLeg) -> None:
+        call = leg.call
+        try:
+            if not await self._invite(leg):
+                return
+            response = await self._final_of(leg)
+            if response is None or response.status_code >= 300:
+                if response is not None:
+                    log.info("坐席话机 %s 未接听：%s", leg.uri, response.status_code)
+                return await self._leg_over(leg, unanswered=not leg.cancelled)
+            answer = sip.read_offer(response.body) if response.body else None
+            leg.state = "answered"
+            if answer is None or answer.payload_type != leg.stream.payload_type:
+                log.warning("坐席话机 %s 的应答媒体不可用", leg.uri)
+                await self._leg_bye(leg)
+                return await self._leg_over(leg, unanswered=True)
+            if leg.cancelled or not call.alive:  # answered just as the offer was withdrawn
+                await self._leg_bye(leg)
+                return await self._leg_over(leg)
+            leg.stream.remote = answer.address
+            if not await self.link.answered(call.session_id, leg.agent_id) or not call.alive:
+                await self._leg_bye(leg)
+                return await self._leg_over(leg)
+            self._bridge(leg)
+        except Exception:
+            log.exception("呼叫坐席话机 %s 出错", leg.uri)
+            await self._leg_over(leg)
+
+    async def _invite(self, leg: AgentLeg) -> bool:
+        """Open the leg's RTP and send its INVITE (timer A) until the phone responds."""
+        call = leg.call
+        try:
+            port = self.ports.take()
+        except RuntimeError:
+            log.warning("RTP 端口已用尽，无法呼叫坐席话机")
+            await self._leg_over(leg, unanswered=True)
+            return False
+        stream = RtpStream(port, call.stream.payload_type, sip.EVENT_TYPE, lambda digit: None)
+        try:
+            await asyncio.get_running_loop().create_datagram_endpoint(
+                lambda: stream, local_addr=(self.config.host, port)
+            )
+        except OSError:
+            self.ports.give_back(port)
+            await self._leg_over(leg, unanswered=True)
+            return False
+        leg.stream = stream
+        ip = self.media_ip_for(leg.addr)
+        leg.sdp = sip.offer_sdp(ip, port, stream.payload_type, int(time.time()))
+        caller = call.caller or "anonymous"
+        leg.from_value = f'"{caller}" <sip:{caller}@{ip}>;tag={leg.local_tag}'
+        invite = self._request(
+            "INVITE",
+            leg.uri,
+            {
+                "From": leg.from_value,
+                "To": leg.to_value,
+                "Call-ID": leg.call_id,
+                "CSeq": "1 INVITE",
+                "Contact": self.contact(),
+                # 随路数据: the session the desk pops, the number that was dialled
+                "X-Hotline-Session": leg.ref,
+                "X-Hotline-Dialled": call.number,
+            },
+            leg.addr,
+            leg.branch,
+        )
+        invite.set_header("Content-Type", "application/sdp")
+        invite.body = leg.sdp
+        data = bytes(invite)
+        self.legs[leg.call_id] = self._leg_branches[leg.branch] = leg
+        log.info("呼叫坐席话机 %s（会话 %s）", leg.uri, leg.ref)
+        interval, deadline = sip.T1, time.monotonic() + sip.TX_LIFETIME
+        while not leg.heard.is_set():
+            if time.monotonic() > deadline or leg.cancelled:
+                await self._leg_over(leg, unanswered=not leg.cancelled)
+                return False
+            self.send(data, leg.addr)
+            try:
+                await asyncio.wait_for(leg.heard.wait(), interval)
+            except TimeoutError:
+                interval = min(interval * 2, sip.T2)
+        if leg.cancelled and not leg.final.done():
+            self._send_cancel(leg)
+        return True
+
+    async def _final_of(self, leg: AgentLeg) -> SipResponse | None:
+        """The phone's final answer; past the ring limit the INVITE is cancelled."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(leg.final), AgentLeg.RING_LIMIT)
+        except TimeoutError:
+            self._send_cancel(leg)
+        try:
+            return await asyncio.wait_for(asyncio.shield(leg.final), sip.TX_LIFETIME)
+        except TimeoutError:
+            return None
+
+    def cancel_ringing(self, leg: AgentLeg) -> None:
+        """The contact center took the offer back: stop ringing the phone (CANCEL)."""
+        if leg.cancelled or leg.state != "ringing":
+            return
+        leg.cancelled = True
+        if leg.heard.is_set() and not leg.final.done():
+            self._send_cancel(leg)
+
+    def _send_cancel(self, leg: AgentLeg) -> None:
+        headers = {
+            "From": leg.from_value,
+            "To": f"<{leg.uri}>",
+            "Call-ID": leg.call_id,
+            "CSeq": "1 CANCEL",
+        }
+        # a CANCEL travels in its INVITE's transaction: the same branch
+        self._spawn(self._request_until_answered("CANCEL", leg.uri, headers, leg.addr, leg.branch))
+
+    def _on_leg_response(self, leg: AgentLeg, response: SipResponse) -> None:
+        leg.heard.set()
+        code = response.status_code
+        if code < 200:
+            return
+        to_value = response.get_header("To")
+        if code < 300:  # ACK a 2xx (and each of its retransmissions) end to end
+            leg.to_value = to_value
+            contact = response.contact
+            if contact:
+                leg.remote_target = str(contact[0].uri)
+            branch, uri = sip.new_branch(), leg.remote_target
+        else:  # ACK a failure hop by hop, in its INVITE's transaction
+            branch, uri = leg.branch, leg.uri
+        headers = {"From": leg.from_value, "To": to_value, "Call-ID": leg.call_id}
+        headers["CSeq"] = "1 ACK"
+        self.send(bytes(self._request("ACK", uri, headers, leg.addr, branch)), leg.addr)
+        if not leg.final.done():
+            leg.final.set_result(response)
+
+    def _on_leg_request(self, leg: AgentLeg, request: SipRequest, addr) -> None:
+        method = request.method.upper()
+        if method == "BYE":
+            self.reply(request, addr, 200, "OK")
+            leg.ended_by = "agent"
+            self._spawn(self._leg_over(leg))
+        elif method == "INVITE":  # re-INVITE (hold, session refresh): the same media
+            self.reply(request, addr, 200, "OK", contact=self.contact(), body=leg.sdp)
+        elif method in ("OPTIONS", "INFO", "UPDATE"):
+            self.reply(request, addr, 200, "OK")
+        else:
+            self.reply(request, addr, 405, "Method Not Allowed", extra={"Allow": ALLOW_HEADER})
+
+    def _bridge(self, leg: AgentLeg) -> None:
+        call = leg.call
+        call.player.stop()
+        leg.recording_started = timezone.now()
+        file = recording.path_for(call.session_id, leg.recording_started, call.call_id)
+        leg.recorder = recording.Recorder(file, leg.stream.payload_type)
+        call.stream.inbox.clear()
+        call.stream.keep_audio = leg.stream.keep_audio = True
+        leg.bridged = True
+        log.info("接通：%s ⇄ 坐席话机 %s（会话 %s）", call.caller, leg.uri, leg.ref)
+
+    async def _leg_bye(self, leg: AgentLeg) -> None:
+        headers = {
+            "From": leg.from_value,
+            "To": leg.to_value,
+            "Call-ID": leg.call_id,
+            "CSeq": "2 BYE",
+        }
+        await self._request_until_answered("BYE", leg.remote_target, headers, leg.addr)
+
+    async def leg_hangup(self, leg: AgentLeg) -> None:
+        """The caller is gone: hang up the agent's phone, or stop it ringing (the dialling
+        task then takes the phone's 487, ACKs it and closes the leg)."""
+        if leg.state == "answered":
+            await self._leg_bye(leg)
+            await self._leg_over(leg)
+        else:
+            self.cancel_ringing(leg)
+
+    async def _leg_over(self, leg: AgentLeg, *, unanswered: bool = False) -> None:
+        """Close the leg once: its media, its recording (filed with the session), and — if
+        the phone did not take the call — the offer goes back to the contact center."""
+        if leg.state == "ended" and leg.done.is_set():
+            return
+        was_bridged = leg.bridged
+        leg.state, leg.bridged = "ended", False
+        call = leg.call
+        if call.stream is not None:
+            call.stream.keep_audio = False
+            call.stream.inbox.clear()
+        if leg.stream is not None:
+            leg.stream.close()
+            self.ports.give_back(leg.stream.port)
+            leg.stream = None
+        self.legs.pop(leg.call_id, None)
+        self._leg_branches.pop(leg.branch, None)
+        try:
+            if was_bridged and leg.recorder is not None:
+                seconds, size = leg.recorder.close()
+                await self.link.recorded(
+                    call.session_id,
+                    leg.agent_id,
+                    str(leg.recorder.relative),
+                    leg.recording_started,
+                    seconds,
+                    size,
+                )
+                log.info("通话录音 %s（%.1f 秒）", leg.recorder.relative, seconds)
+            if unanswered and call.session_id is not None:
+                await self.link.unanswered(call.session_id, leg.agent_id)
+        finally:
+            leg.done.set()
 
     # --- the IVR ----------------------------------------------------------------------------------
 

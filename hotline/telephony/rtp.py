@@ -129,6 +129,9 @@ class RtpStream(asyncio.DatagramProtocol):
         self._on_digit = on_digit
         self._digits = DigitDetector()
         self._first = True
+        # bridged: the far end's audio waits here for the ticker (≤ 200 ms; older is dropped)
+        self.keep_audio = False
+        self.inbox: collections.deque[bytes] = collections.deque(maxlen=10)
 
     def connection_made(self, transport):
         self.transport = transport
@@ -140,7 +143,10 @@ class RtpStream(asyncio.DatagramProtocol):
             self.remote, self._latched = addr, True
         self.received += 1
         payload_type = data[1] & 0x7F
-        if payload_type == self.event_type:
+        if payload_type == self.payload_type:
+            if self.keep_audio:
+                self.inbox.append(data[12 + 4 * (data[0] & 0x0F) :])
+        elif payload_type == self.event_type:
             _, _, _, timestamp, ssrc = _HEADER.unpack_from(data)
             count = data[0] & 0x0F
             digit = self._digits.feed(ssrc, timestamp, data[12 + 4 * count :])
@@ -150,6 +156,10 @@ class RtpStream(asyncio.DatagramProtocol):
     def error_received(self, exc) -> None:
         log.debug("RTP %s: %s", self.port, exc)
 
+    def take(self) -> bytes:
+        """The oldest audio the far end sent and nobody took yet; silence when none."""
+        return self.inbox.popleft() if self.inbox else SILENCE[self.payload_type]
+
     def send(self, payload: bytes) -> None:
         if self.transport is None or self.remote is None:
             return
@@ -158,7 +168,7 @@ class RtpStream(asyncio.DatagramProtocol):
         header = _HEADER.pack(0x80, marker | self.payload_type, self.seq, self.timestamp, self.ssrc)
         self.transport.sendto(header + payload, self.remote)
         self.seq = (self.seq + 1) & 0xFFFF
-        self.timestamp = (self.timestamp + FRAME_BYTES) & 0xFFFFFFFF
+        self.timestamp = (self.timestamp + len(payload)) & 0xFFFFFFFF  # G.711: a byte a sample
 
     def close(self) -> None:
         if self.transport is not None:

@@ -1,6 +1,6 @@
 """Reads of the voice app, shaped for the media node."""
 
-from hotline.contact.models import Message, Session
+from hotline.contact.models import AgentPresence, Message, Session
 
 from .models import IvrFlow
 
@@ -20,3 +20,11 @@ def last_notice(session: Session) -> str:
         .first()
     )
     return notice.body if notice else ""
+
+
+def phone_of(agent_id: int) -> str:
+    """The SIP address of the agent's phone (坐席话机), or ""."""
+    return (
+        AgentPresence.objects.filter(agent_id=agent_id).values_list("phone_uri", flat=True).first()
+        or ""
+    )

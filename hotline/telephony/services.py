@@ -1,16 +1,20 @@
-"""Every write of the voice app: IVR flows (audited)."""
+"""Every write of the voice app: IVR flows (audited) and call recordings."""
 
+import pathlib
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hotline.contact.models import Queue
+from hotline.contact.selectors import session_for
 from hotline.core import audit
-from hotline.core.errors import Conflict, Unprocessable
+from hotline.core.errors import Conflict, NotFound, Unprocessable
 from hotline.core.models import Platform, User
 from hotline.core.services import require
 
 from . import ivr
-from .models import IvrFlow
+from .models import CallRecording, IvrFlow
 
 
 def ivr_flow_save(
@@ -63,3 +67,28 @@ def default_flow_create(*, platform: Platform, queue: Queue, number: str = "1234
         start=start,
         nodes=nodes,
     )
+
+
+def recording_add(
+    *, session_id: int, agent_id: int | None, file: str, started_at, seconds: float, size: int
+) -> CallRecording:
+    """A bridged call's recording, written by the media node, filed with its session."""
+    return CallRecording.objects.create(
+        session_id=session_id,
+        agent_id=agent_id,
+        file=file,
+        started_at=started_at,
+        seconds=round(seconds, 2),
+        size=size,
+    )
+
+
+def recording_open(*, actor: User, recording: CallRecording) -> pathlib.Path:
+    """Whoever may open the call's session may play its recording; each play is audited
+    (录音调听留痕)."""
+    session_for(actor, recording.session_id)  # NotFound for anyone else
+    path = pathlib.Path(settings.MEDIA_ROOT) / recording.file
+    if not path.is_file():
+        raise NotFound("录音文件已丢失")
+    audit.record("telephony.recording.play", recording, actor=actor)
+    return path

@@ -22,6 +22,7 @@ TX_LIFETIME = 64 * T1  # how long a transaction's last response is kept for retr
 SERVER = "hotline-medianode"
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
 CODECS = {0: "PCMU/8000", 8: "PCMA/8000"}
+EVENT_TYPE = 101  # our telephone-event payload type when the offer is ours
 
 
 class BadRequest(ValueError):
@@ -176,6 +177,12 @@ def answer_sdp(host: str, port: int, offer: Offer, session_id: int) -> bytes:
     lines.append(f"m=audio {port} RTP/AVP {' '.join(formats)}")
     lines += attributes + ["a=ptime:20", "a=sendrecv"]
     return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def offer_sdp(host: str, port: int, payload_type: int, session_id: int) -> bytes:
+    """Our offer to an agent's phone: only the caller's codec (the bridge then passes
+    frames through untouched) and telephone-event."""
+    return answer_sdp(host, port, Offer((host, port), payload_type, EVENT_TYPE), session_id)
 
 
 class ServerTransactions:

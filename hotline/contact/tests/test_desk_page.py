@@ -143,11 +143,20 @@ def test_agent_signs_in_answers_a_chat_and_writes_the_summary(
         expect(page.locator("#cd-settings")).to_be_visible()
         page.locator("#cd-set-auto").uncheck()
         page.locator("#cd-set-capacity").fill("3")
+        page.locator("#cd-set-phone").fill("8001@10.0.0.21")  # not a SIP address
+        page.locator("#cd-settings-form button[type=submit]").click()
+        expect(page.locator("#cd-settings-error")).to_contain_text("坐席话机须为 SIP 地址")
+        desk.errors.remove(  # the refusal's 422, asked for above
+            "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
+        )
+        page.locator("#cd-set-phone").fill("sip:8001@10.0.0.21:5060")
+        desk.shoot("settings")
         page.locator("#cd-settings-form button[type=submit]").click()
         expect(page.locator(".cd-toast")).to_contain_text("状态设置已保存")
         expect(page.locator("#cd-settings")).to_be_hidden()
         presence = AgentPresence.objects.get(agent=agent)
         assert presence.auto_accept is False and presence.text_capacity == 3
+        assert presence.phone_uri == "sip:8001@10.0.0.21:5060"
 
         # --- 签入: the waiting chat is offered at once ----------------------------------------
         page.click("[data-state-event=sign_in]")

@@ -547,3 +547,43 @@ def test_bad_queue_settings_are_refused_in_chinese(cc):
     with pytest.raises(Unprocessable, match="分配策略"):
         services.queue_update(actor=cc.leader, queue=cc.general, strategy="random")
     assert services.queue_update(actor=cc.leader, queue=cc.general, max_length=5).max_length == 5
+
+
+# --- an agent's phone (坐席话机) -----------------------------------------------------------------
+
+
+def test_a_call_rings_the_agents_phone_instead_of_being_auto_accepted(cc, agent, arrive):
+    """With a phone set, a call is offered (the phone rings; picking up is the accept);
+    a chat to the same agent is still taken at once."""
+    desk = agent("甲", phone_uri="sip:8001@10.0.0.21:5060", now=at(0))
+    call = arrive("13900000001", channel="voice", now=at(1))
+    call.refresh_from_db()
+    assert (call.state, call.agent_id) == ("offered", desk.pk)
+    assert call.answered_at is None
+    chat = arrive("visitor-1", now=at(2))
+    assert chat.state == "queued"  # the agent is busy with the ringing call (voice is exclusive)
+
+
+def test_a_phone_that_does_not_answer_passes_the_call_to_the_next_agent(cc, agent, arrive):
+    first = agent("甲", phone_uri="sip:8001@10.0.0.21", now=at(0))
+    second = agent("乙", phone_uri="sip:8002@10.0.0.22", now=at(5))
+    call = arrive("13900000002", channel="voice", now=at(10))
+    call.refresh_from_db()
+    assert call.agent_id == first.pk  # longest idle
+    assert services.voice_offer_unanswered(session=call, agent=first, now=at(20))
+    call.refresh_from_db()
+    assert (call.state, call.agent_id) == ("offered", second.pk)
+    presence = AgentPresence.objects.get(agent=first)
+    assert (presence.presence, presence.reason) == ("not_ready", "no_answer")
+    # reported twice (a late 486 after the sweep took it back): nothing more happens
+    assert not services.voice_offer_unanswered(session=call, agent=first, now=at(21))
+
+
+@pytest.mark.parametrize(
+    "bad", ["8001@10.0.0.21", "sip:10.0.0.21", "sip:8001@10.0.0.21:5060;transport=tcp", "http://x"]
+)
+def test_a_phone_that_is_not_a_sip_address_is_refused_in_chinese(cc, agent, bad):
+    desk = agent("甲")
+    with pytest.raises(Unprocessable, match="坐席话机须为 SIP 地址"):
+        services.agent_settings_update(actor=desk, phone_uri=bad)
+    assert AgentPresence.objects.get(agent=desk).phone_uri == ""

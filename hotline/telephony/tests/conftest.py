@@ -1,5 +1,6 @@
 """Fixtures of the voice tests: a media node on loopback (its own event loop in a
-thread, as ``hotline medianode`` runs it), phones that call it, and a small flow."""
+thread, as ``hotline medianode`` runs it), phones that call it, agents' desk phones it
+calls, and a small flow."""
 
 import asyncio
 import itertools
@@ -12,7 +13,7 @@ from hotline.contact import services as contact
 from hotline.telephony import services
 from hotline.telephony.node import MediaNode, NodeConfig
 
-from .phone import Phone
+from .phone import AgentPhone, Phone
 
 _ports = itertools.count(15080)
 _rtp = itertools.count(20000, 100)
@@ -48,7 +49,15 @@ QUICK_FLOW = {
         "invalid_text": "按键有误",
         "fail": "bye",
     },
-    "queue": {"type": "queue", "queue": "general", "announce_every": 10},
+    "queue": {"type": "queue", "queue": "general", "announce_every": 10, "after": "survey"},
+    "survey": {
+        "type": "survey",
+        "text": "请评价，满意请按1",
+        "timeout": 5,
+        "retries": 0,
+        "thanks": "感谢评价",
+        "next": "bye",
+    },
     "closed": {"type": "hangup", "text": "现在是非服务时间"},
     "bye": {"type": "hangup", "text": "再见"},
 }
@@ -97,7 +106,13 @@ def node(request):
         opened.append(made)
         return made
 
+    def agent_phone(**kwargs) -> AgentPhone:
+        made = phones.run(AgentPhone(**kwargs).open())
+        opened.append(made)
+        return made
+
     media.loop, media.phones, media.phone = loop, phones, phone
+    media.agent_phone = agent_phone
     yield media
     for made in opened:
         phones.loop.call_soon_threadsafe(made.close)

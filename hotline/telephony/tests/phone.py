@@ -244,3 +244,156 @@ class Phone:
                 self.event_type, struct.pack("!BBH", event, 0x80 | 10, steps * 160), timestamp
             )
         self.ts += steps * 160 + 160
+
+
+def tone(frequency: float, seconds: float, amplitude: int = 8000) -> np.ndarray:
+    t = np.arange(int(seconds * prompts.RATE)) / prompts.RATE
+    return (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.int16)
+
+
+def dominant_frequency(samples: np.ndarray) -> float:
+    """The strongest frequency in ``samples`` (Hz)."""
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64)))
+    spectrum[0] = 0
+    return float(np.argmax(spectrum) * prompts.RATE / len(samples))
+
+
+async def speak(phone, samples: np.ndarray, payload_type: int = 0) -> None:
+    """Send ``samples`` as G.711 frames paced every 20 ms (a phone's microphone)."""
+    audio = prompts.encode(samples, payload_type)
+    for start in range(0, len(audio), prompts.FRAME):
+        phone._rtp(payload_type, audio[start : start + prompts.FRAME], phone.ts)
+        phone.ts += prompts.FRAME
+        await asyncio.sleep(0.02)
+
+
+class AgentPhone:
+    """An agent's desk phone (a UAS on loopback): rings on INVITE (180), picks up after
+    ``answer_after`` seconds (200 with an SDP answer, repeated until the ACK) or refuses
+    with ``refuse``; answers CANCEL (200, then 487) and BYE; hears and speaks RTP."""
+
+    def __init__(self, answer_after: float | None = 0.3, refuse: int | None = None):
+        self.answer_after = answer_after
+        self.refuse = refuse
+        self.messages: list[SipMessage] = []
+        self.audio: list[tuple[int, bytes]] = []
+        self.arrived = asyncio.Event()
+        self.acked = asyncio.Event()
+        self.invite: SipRequest | None = None
+        self.tag = f"{random.getrandbits(32):x}"
+        self.node = None
+        self.rtp_remote = None
+        self.cseq = 10
+        self._final: bytes = b""
+
+    open = Phone.open
+    close = Phone.close
+    wait_for = Phone.wait_for
+    summary = Phone.summary
+    heard = Phone.heard
+    _rtp = Phone._rtp
+    _reply = Phone._reply
+
+    @property
+    def uri(self) -> str:
+        return f"sip:8001@{HOST}:{self.sip_port}"
+
+    def requests(self, method: str) -> list[SipRequest]:
+        return [m for m in self.messages if isinstance(m, SipRequest) and m.method == method]
+
+    def _on_rtp(self, data, addr):
+        self.audio.append((data[1] & 0x7F, data[12:]))
+
+    def _on_sip(self, data, addr):
+        message = SipMessage.parse(data)
+        self.messages.append(message)
+        self.arrived.set()
+        if not isinstance(message, SipRequest):
+            return
+        self.node = addr
+        if message.method == "INVITE" and self.invite is None:
+            self.invite = message
+            self.sip.sendto(self._answer(message, 180, "Ringing"), addr)
+            if self.refuse:
+                self._final = self._answer(message, self.refuse, "Busy Here")
+                self.sip.sendto(self._final, addr)
+            elif self.answer_after is not None:
+                asyncio.get_running_loop().call_later(self.answer_after, self._pick_up)
+        elif message.method == "INVITE":  # a retransmission
+            if self._final:
+                self.sip.sendto(self._final, addr)
+        elif message.method == "ACK":
+            self.acked.set()
+        elif message.method == "CANCEL":
+            self.sip.sendto(self._reply(message, 200, "OK"), addr)
+            if not self._final:
+                self._final = self._answer(self.invite, 487, "Request Terminated")
+                self.sip.sendto(self._final, addr)
+        elif message.method == "BYE":
+            self.sip.sendto(self._reply(message, 200, "OK"), addr)
+
+    def _answer(self, request: SipRequest, code: int, reason: str, body: str = "") -> bytes:
+        lines = [f"SIP/2.0 {code} {reason}"]
+        for name in ("Via", "From", "To", "Call-ID", "CSeq"):
+            for value in request.headers.get(name):
+                if name == "To" and ";tag=" not in value:
+                    value += f";tag={self.tag}"
+                lines.append(f"{name}: {value}")
+        lines.append(f"Contact: <{self.uri}>")
+        if body:
+            lines.append("Content-Type: application/sdp")
+        lines.append(f"Content-Length: {len(body.encode())}")
+        return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
+
+    def _pick_up(self):
+        if self._final:
+            return  # cancelled meanwhile
+        offer = parse_sdp(self.invite.text)
+        self.rtp_remote = offer.rtp_address
+        payload_type = int(offer.audio.formats[0])
+        self.payload_type = payload_type
+        body = (
+            "\r\n".join(
+                [
+                    "v=0",
+                    f"o=desk 1 1 IN IP4 {HOST}",
+                    "s=desk",
+                    f"c=IN IP4 {HOST}",
+                    "t=0 0",
+                    f"m=audio {self.rtp_port} RTP/AVP {payload_type}",
+                    f"a=rtpmap:{payload_type} {'PCMU' if payload_type == 0 else 'PCMA'}/8000",
+                    "a=sendrecv",
+                ]
+            )
+            + "\r\n"
+        )
+        self._final = self._answer(self.invite, 200, "OK", body)
+        asyncio.ensure_future(self._send_until_acked())
+
+    async def _send_until_acked(self):
+        interval = 0.5
+        while not self.acked.is_set():
+            self.sip.sendto(self._final, self.node)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.acked.wait(), interval)
+            interval = min(interval * 2, 4)
+
+    async def hang_up(self) -> SipResponse:
+        """BYE from the phone (the agent puts it down)."""
+        invite = self.invite
+        self.cseq += 1
+        to = invite.get_header("From")
+        lines = [
+            f"BYE {invite.contact[0].uri} SIP/2.0",
+            f"Via: SIP/2.0/UDP {HOST}:{self.sip_port};branch=z9hG4bK{random.getrandbits(48):x}",
+            "Max-Forwards: 70",
+            f"From: {invite.get_header('To')};tag={self.tag}",
+            f"To: {to}",
+            f"Call-ID: {invite.call_id}",
+            f"CSeq: {self.cseq} BYE",
+            "Content-Length: 0",
+        ]
+        self.sip.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), self.node)
+        return await self.wait_for(
+            lambda m: isinstance(m, SipResponse) and m.cseq.method == "BYE" and m.status_code >= 200
+        )

@@ -460,6 +460,24 @@
       item.appendChild(text);
       box.appendChild(item);
     });
+    // 通话录音: each play is audited on the server
+    (tab.detail.recordings || []).forEach(function (recording) {
+      var item = el("div", "cd-leg cd-recording");
+      item.appendChild(icon("mic"));
+      var text = el("div", "cd-leg-text");
+      var minutes = Math.floor(recording.seconds / 60);
+      var seconds = Math.round(recording.seconds % 60);
+      text.appendChild(
+        el("strong", "", "通话录音 · " + recording.agent + " · " + minutes + " 分 " + seconds + " 秒")
+      );
+      var player = document.createElement("audio");
+      player.controls = true;
+      player.preload = "none";
+      player.src = recording.url;
+      text.appendChild(player);
+      item.appendChild(text);
+      box.appendChild(item);
+    });
   }
 
   function scrollDown(tab, force) {
@@ -1386,6 +1404,7 @@
     $("cd-set-after-ready").checked = p.after_wrap_up !== "not_ready";
     $("cd-set-after-busy").checked = p.after_wrap_up === "not_ready";
     $("cd-set-auto").checked = p.auto_accept;
+    $("cd-set-phone").value = p.phone_uri || "";
     syncWrapFields();
     var m = modal("cd-settings");
     if (m) m.show();
@@ -1413,6 +1432,7 @@
         wrap_up_seconds: seconds,
         after_wrap_up: $("cd-set-after-busy").checked ? "not_ready" : "ready",
         auto_accept: $("cd-set-auto").checked,
+        phone_uri: $("cd-set-phone").value.trim(),
       });
       if (desk) desk.presence = presence;
       renderBar();
