@@ -32,9 +32,9 @@ run: install
 test: install-test
 	$(TEST_ENV) $(BIN)/pytest -q -p no:cacheprovider
 
-## make test-load — the two-web-process load test (PostgreSQL + Redis: set DATABASE_URL, REDIS_URL)
+## make test-load — only the two-web-process load test (PostgreSQL + Redis: set DATABASE_URL, REDIS_URL)
 test-load: install-test
-	$(TEST_ENV) HOTLINE_LOAD_TESTS=1 $(BIN)/pytest -q -p no:cacheprovider hotline/contact/tests/test_two_processes.py
+	$(TEST_ENV) $(BIN)/pytest -q -p no:cacheprovider hotline/contact/tests/test_two_processes.py
 
 ## make test-fast — everything but the browser tests
 test-fast: install-test

@@ -6,6 +6,7 @@ code knows which mode it runs in.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -123,8 +124,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
     # psycopg's auto-prepared generic plans were measured 500x slower on pg_trgm queries.
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+    _options["prepare_threshold"] = None
+    # Under ASGI every request runs its sync part on a thread of its own, each with its own
+    # connection: a burst of 500 citizens opened 500 and PostgreSQL refused past its 100.
+    # A pool per process caps them; requests wait for a free connection instead. (The
+    # test process keeps plain connections: its live-server threads hold theirs for good.)
+    DB_POOL_SIZE = int(os.environ.get("HOTLINE_DB_POOL", "0" if "pytest" in sys.modules else "16"))
+    if DB_POOL_SIZE:
+        _options["pool"] = {"min_size": 2, "max_size": DB_POOL_SIZE, "timeout": 30}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- bus, cache, worker ---------------------------------------------------------------

@@ -44,10 +44,6 @@ def _release_idle_connections() -> None:
 def two_web_processes(org, tmp_path):
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
         pytest.skip("需要 PostgreSQL 与 Redis（设置 DATABASE_URL 与 REDIS_URL）")
-    if not os.environ.get("HOTLINE_LOAD_TESTS"):
-        # Two servers of ~12 connections each on top of the suite's own: within the
-        # default 100 of PostgreSQL only when run on its own (make test-load)
-        pytest.skip("负载测试：设置 HOTLINE_LOAD_TESTS=1 运行（make test-load）")
     _release_idle_connections()
     env = {**os.environ, "DATABASE_URL": _database_url(), "HOTLINE_TASKS_IMMEDIATE": "1"}
     servers, logs = [], []
