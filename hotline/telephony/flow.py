@@ -1,6 +1,7 @@
 """Walking a caller through an IVR flow (the kinds are declared in ``ivr``)."""
 
 import asyncio
+import contextlib
 import logging
 
 from .link import CallStatus, Flow, PlatformLink
@@ -10,6 +11,7 @@ log = logging.getLogger("hotline.telephony.flow")
 MAX_STEPS = 200  # a flow that loops (menu → info → menu …) still ends
 POLL = 1.0  # seconds between looks at a waiting call's session
 CONNECTING = "正在为您接通话务员，请稍候。"
+TRANSFERRING = "正在为您转接，请稍候。"
 
 
 async def run_flow(call, flow: Flow, link: PlatformLink) -> None:
@@ -82,8 +84,9 @@ async def _survey(call, step: dict, link: PlatformLink) -> None:
 async def _wait_in_queue(call, flow: Flow, step: dict, link: PlatformLink) -> str | None:
     """In the contact center's queue: music on hold with 排队通报 every ``announce_every``
     seconds. A call offered to an agent with a phone rings it; picked up, the two talk
-    until one hangs up. Returns where the flow goes on (``after``, when the agent hung
-    up first), or None when the call is over."""
+    until one hangs up, or until the agent transfers the call on the desk (the phone is
+    hung up, the caller waits for the next one). Returns where the flow goes on
+    (``after``, when the agent hung up first), or None when the call is over."""
     status: CallStatus = await link.arrive(flow.platform_id, step["queue"], call.caller)
     call.session_id = status.session_id
     log.info(
@@ -111,17 +114,30 @@ async def _wait_in_queue(call, flow: Flow, step: dict, link: PlatformLink) -> st
             status = await link.status(status.session_id)
             continue
         if leg is not None and leg.bridged:
-            await leg.done.wait()
-            if call.alive and leg.ended_by == "agent":
-                await link.agent_hung_up(status.session_id, leg.agent_id)
-                return step.get("after")
-            return None
-        offered_phone = status.state == "offered" and status.agent_phone
-        if leg is None and offered_phone:
-            call.node.ring(call, status.agent_id, status.agent_phone, status.ref)
-        elif leg is not None and status.state != "active" and leg.agent_id != status.agent_id:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(leg.done.wait(), POLL)
+            if leg.done.is_set():
+                if call.alive and leg.ended_by == "agent":
+                    await link.agent_hung_up(status.session_id, leg.agent_id)
+                    return step.get("after")
+                if not call.alive:
+                    return None
+                continue
+            status = await link.status(status.session_id)
+            if status.agent_id != leg.agent_id and call.alive:
+                # transferred on the desk (to a queue, an agent or the leader): this phone
+                # is done; the caller waits for the next one
+                leg.ended_by = "transfer"
+                await call.node.leg_hangup(leg)
+                await call.say(TRANSFERRING)
+            continue
+        # the phone of the agent the call is offered to — or, after a transfer, given to
+        wanted_phone = status.agent_phone if status.state in ("offered", "active") else ""
+        if leg is None and wanted_phone:
+            call.node.ring(call, status.agent_id, wanted_phone, status.ref)
+        elif leg is not None and leg.agent_id != status.agent_id:
             call.node.cancel_ringing(leg)  # the contact center took the offer back
-        if (offered_phone or status.state == "active") and not told_connecting:
+        if (wanted_phone or status.state == "active") and not told_connecting:
             told_connecting = True
             await call.say(CONNECTING)
         if call.leg is not None and call.leg.bridged:

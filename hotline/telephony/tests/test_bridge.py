@@ -1,7 +1,8 @@
 """An agent's phone (坐席话机): a call offered to the agent rings it; picked up, the
 caller and the agent hear each other and the call is recorded; the agent hangs up and
 the caller rates by key. A phone that refuses puts the call back in the queue; a caller
-who gives up while the phone rings stops the ringing."""
+who gives up while the phone rings stops the ringing; a transfer on the desk hangs up
+one phone and rings the next."""
 
 import wave
 
@@ -127,3 +128,46 @@ def test_the_caller_gives_up_while_the_phone_rings_and_the_ringing_stops(node, h
     node.phones.run(desk.wait_for(lambda m: getattr(m, "method", "") == "ACK"))  # of the 487
     until(lambda: Session.objects.get(pk=session.pk).state == "abandoned")
     until(lambda: not node.legs)
+
+
+def test_a_transfer_on_the_desk_hangs_up_one_phone_and_rings_the_next(node, hotline, make_user):
+    first_phone = node.agent_phone(answer_after=0.2)
+    second_phone = node.agent_phone(answer_after=0.2)
+    first = agent_with_phone(make_user, first_phone, "agent_first")
+    caller, session = into_queue(node, "13844445555")
+    until(lambda: Session.objects.get(pk=session.pk).state == "active")
+    node.phones.run(first_phone.acked.wait())
+    second = agent_with_phone(make_user, second_phone, "agent_second")
+
+    contact.session_transfer(
+        actor=first,
+        session=Session.objects.get(pk=session.pk),
+        summary="咨询医保报销，转医保专席",
+        to_agent=second,
+    )
+    node.phones.run(first_phone.wait_for(lambda m: getattr(m, "method", "") == "BYE"))
+    invite = node.phones.run(second_phone.wait_for(lambda m: getattr(m, "method", "") == "INVITE"))
+    assert invite.get_header("X-Hotline-Session") == session.ref
+    node.phones.run(second_phone.acked.wait())
+    since = len(caller.audio)
+    node.phones.run(_speak_from(second_phone), timeout=10)
+    assert abs(dominant_frequency(caller.heard(since)[-4000:]) - 1000) < 20
+
+    node.phones.run(caller.bye())
+    node.phones.run(second_phone.wait_for(lambda m: getattr(m, "method", "") == "BYE"))
+    until(lambda: Session.objects.get(pk=session.pk).state == "wrap_up")
+    # two recordings, one per agent's part of the call
+    until(lambda: CallRecording.objects.filter(session=session).count() == 2)
+    assert sorted(
+        CallRecording.objects.filter(session=session).values_list("agent", flat=True)
+    ) == [
+        first.pk,
+        second.pk,
+    ]
+
+
+async def _speak_from(phone):
+    import asyncio
+
+    await speak(phone, tone(1000, 1.2), phone.payload_type)
+    await asyncio.sleep(0.3)
