@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from hotline.core.errors import NotFound
+from hotline.telephony import selectors as voice
 from hotline.web import pages
 
 from . import selectors, services
@@ -71,13 +72,18 @@ def callbacks(request):
         else:
             messages.error(request, "请填写回拨结果")
         status = 400
+    tasks = selectors.callback_tasks(request.user)
+    dialled = voice.latest_callbacks(task.pk for task in tasks)
+    for task in tasks:
+        task.dialled = dialled.get(task.pk)  # its last 电话回拨, if any
     return render(
         request,
         "contact/callbacks.html",
         {
-            "tasks": selectors.callback_tasks(request.user),
+            "tasks": tasks,
             "done": selectors.callback_tasks(request.user, done=True, limit=20),
             "levels": SATISFACTION,
+            "has_phone": bool(voice.phone_of(request.user.pk)),
         },
         status=status,
     )

@@ -117,7 +117,7 @@ async def _wait_in_queue(call, flow: Flow, step: dict, link: PlatformLink) -> st
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(leg.done.wait(), POLL)
             if leg.done.is_set():
-                if call.alive and leg.ended_by == "agent":
+                if call.alive and leg.ended_by == "remote":
                     await link.agent_hung_up(status.session_id, leg.agent_id)
                     return step.get("after")
                 if not call.alive:

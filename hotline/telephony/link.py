@@ -61,6 +61,19 @@ class CallStatus:
         return self.state not in WAITING and self.state != SessionState.ACTIVE
 
 
+@dataclasses.dataclass(frozen=True)
+class CallbackJob:
+    """A 电话回拨 the node is to place."""
+
+    id: int
+    session_id: int
+    ref: str
+    agent_id: int
+    agent_phone: str
+    number: str
+    caller_id: str
+
+
 class PlatformLink:
     def __init__(self):
         self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="platform-link")
@@ -104,6 +117,14 @@ class PlatformLink:
 
     async def agent_hung_up(self, session_id: int, agent_id: int) -> None:
         await self._call(_agent_hung_up, session_id, agent_id)
+
+    async def callbacks_claim(self, node: str) -> list[CallbackJob]:
+        return await self._call(_callbacks_claim, node)
+
+    async def callback_progress(self, call_id: int, state: str, result: str = "") -> None:
+        await self._call(
+            lambda: telephony.callback_progress(call_id=call_id, state=state, result=result)
+        )
 
     async def rate(self, session_id: int, digit: str) -> bool:
         """The caller's key in the survey (1–5); False when it is not a level."""
@@ -213,3 +234,18 @@ def _rate(session_id: int, digit: str) -> bool:
         log.info("会话 %s 的按键评价未记录：%s", session_id, exc)
         return False
     return True
+
+
+def _callbacks_claim(node: str) -> list[CallbackJob]:
+    return [
+        CallbackJob(
+            id=call.pk,
+            session_id=call.session_id,
+            ref=call.session.ref,
+            agent_id=call.agent_id,
+            agent_phone=selectors.phone_of(call.agent_id),
+            number=call.number,
+            caller_id=call.caller_id,
+        )
+        for call in telephony.callbacks_claim(node=node)
+    ]

@@ -69,3 +69,43 @@ class CallRecording(models.Model):
 
     def __str__(self):
         return f"{self.session_id} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class OutboundCall(models.Model):
+    """电话回拨: the node rings the agent's phone, then calls the citizen over the trunk
+    showing the hotline's number (号码隐藏), and bridges them (recorded)."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", "等待发起"
+        DIALING_AGENT = "dialing_agent", "呼叫坐席话机"
+        DIALING_CITIZEN = "dialing_citizen", "呼叫来电人"
+        CONNECTED = "connected", "通话中"
+        ENDED = "ended", "已结束"
+        FAILED = "failed", "未接通"
+
+    OPEN = (State.REQUESTED, State.DIALING_AGENT, State.DIALING_CITIZEN, State.CONNECTED)
+
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(
+        "contact.Session", verbose_name="回拨任务", on_delete=models.PROTECT, related_name="+"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="话务员", on_delete=models.PROTECT, related_name="+"
+    )
+    number = models.CharField("被叫号码", max_length=30)
+    caller_id = models.CharField("主叫显示", max_length=30, help_text="热线号码（号码隐藏）")
+    state = models.CharField(
+        "状态", max_length=16, choices=State.choices, default=State.REQUESTED, db_index=True
+    )
+    result = models.CharField("结果", max_length=100, blank=True)
+    node = models.CharField("媒体节点", max_length=100, blank=True)
+    created_at = models.DateTimeField("发起时间", default=timezone.now)
+    connected_at = models.DateTimeField("接通时间", null=True, blank=True)
+    ended_at = models.DateTimeField("结束时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "电话回拨"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.session_id} → {self.number}"

@@ -3,8 +3,8 @@
 It answers trunk calls to the numbers that have an IVR flow, walks the caller through
 the flow (``hotline.telephony.flow``) and talks to the platform through a
 :class:`~hotline.telephony.link.PlatformLink`. A call offered to an agent rings the
-agent's phone (:class:`AgentLeg`, the node calling out); picked up, the two legs are
-bridged and recorded. One 20 ms ticker with absolute deadlines sends every call's audio
+agent's phone (a :class:`~hotline.telephony.legs.PhoneLeg`, the node calling out);
+picked up, the two are bridged and recorded. One 20 ms ticker with absolute deadlines sends every call's audio
 (the pattern measured in the voice-engine notes).
 """
 
@@ -13,14 +13,14 @@ import dataclasses
 import logging
 import socket
 import time
-import uuid
 
 from aiosipua import SipRequest, SipResponse
 from aiosipua.headers import parse_address
-from django.utils import timezone
 
-from . import prompts, recording, sip
+from . import prompts, sip
+from .callback import run_callback
 from .flow import run_flow
+from .legs import Bridge, PhoneLeg
 from .link import PlatformLink
 from .rtp import Player, PortPool, RtpStream
 
@@ -38,6 +38,8 @@ class NodeConfig:
     rtp_high: int = 21000
     answer_delay: float = 0.0  # seconds of ringing before the answer
     max_calls: int = 200  # well under the ~240 legs one process holds (measured)
+    trunk: str = ""  # host:port of the SIP trunk for calls out (电话回拨); "" = none
+    callback_poll: float = 1.0  # seconds between looks for callbacks to place
 
 
 class Call:
@@ -67,7 +69,7 @@ class Call:
         self.session_id: int | None = None
         self.acked = asyncio.Event()
         self.started = time.monotonic()
-        self.leg: AgentLeg | None = None  # the agent's phone, ringing or bridged
+        self.leg: PhoneLeg | None = None  # the agent's phone, ringing or bridged
 
     @property
     def alive(self) -> bool:
@@ -111,37 +113,6 @@ class Call:
         await self.node.hangup(self)
 
 
-class AgentLeg:
-    """The call to an agent's phone (坐席话机), the node being the caller (UAC). It rings
-    while the contact center offers the call to that agent; picked up, it is bridged to
-    the caller's leg and recorded. ``done`` is set once the leg is over and the platform
-    has been told (refused, rang out, cancelled, hung up)."""
-
-    RING_LIMIT = 60.0  # the queue's offer timeout takes the offer back sooner; a cap anyway
-
-    def __init__(self, call: Call, agent_id: int, uri: str, ref: str):
-        self.call, self.agent_id, self.uri, self.ref = call, agent_id, uri, ref
-        target = parse_address(f"<{uri}>").uri
-        self.addr = (target.host, target.port or 5060)
-        self.call_id = f"{uuid.uuid4().hex}@hotline"
-        self.local_tag = sip.new_tag()
-        self.branch = sip.new_branch()
-        self.from_value = ""
-        self.to_value = f"<{uri}>"  # with the phone's tag once it answers
-        self.remote_target = uri
-        self.state = "ringing"  # → answered → ended
-        self.bridged = False
-        self.cancelled = False  # the contact center took the offer back
-        self.ended_by = ""  # "agent" when the phone hung up
-        self.stream: RtpStream | None = None
-        self.sdp = b""
-        self.heard = asyncio.Event()  # any response to the INVITE (stops its retransmission)
-        self.final: asyncio.Future = asyncio.get_running_loop().create_future()
-        self.done = asyncio.Event()
-        self.recorder: recording.Recorder | None = None
-        self.recording_started = None
-
-
 class MediaNode:
     def __init__(self, config: NodeConfig | None = None, link: PlatformLink | None = None):
         self.config = config or NodeConfig()
@@ -150,8 +121,9 @@ class MediaNode:
         self.ports = PortPool(self.config.rtp_low, self.config.rtp_high)
         self.transactions = sip.ServerTransactions()
         self._client: dict[str, asyncio.Future] = {}  # our requests' branch → final response
-        self.legs: dict[str, AgentLeg] = {}  # agent legs by Call-ID
-        self._leg_branches: dict[str, AgentLeg] = {}  # … and by their INVITE's branch
+        self.legs: dict[str, PhoneLeg] = {}  # the calls the node placed, by Call-ID
+        self._leg_branches: dict[str, PhoneLeg] = {}  # … and by their INVITE's branch
+        self.bridges: set[Bridge] = set()
         self._audio: dict[tuple, bytes] = {}
         self._transport: asyncio.DatagramTransport | None = None
         self._ticker: asyncio.Task | None = None
@@ -168,6 +140,8 @@ class MediaNode:
         )
         self.address = self._transport.get_extra_info("sockname")[:2]
         self._ticker = asyncio.create_task(self._tick())
+        if self.config.trunk:
+            self.serve_callbacks(self.config.trunk)
         log.info(
             "媒体节点已启动：SIP udp %s:%s，RTP %s–%s",
             *self.address,
@@ -208,17 +182,14 @@ class MediaNode:
         while True:
             deadline += TICK
             for call in list(self.calls.values()):
-                if call.state != "answered" or call.stream is None:
-                    continue
-                leg = call.leg
-                if leg is not None and leg.bridged:
-                    # each side hears what the other sent since the last tick
-                    caller, agent = call.stream.take(), leg.stream.take()
-                    leg.stream.send(caller)
-                    call.stream.send(agent)
-                    leg.recorder.add(caller, agent)
-                else:
+                bridged = call.leg is not None and call.leg.bridged
+                if call.state == "answered" and call.stream is not None and not bridged:
                     call.stream.send(call.player.frame())
+            for leg in list(self.legs.values()):  # a placed call waiting for its other side
+                if leg.player is not None and leg.state == "answered" and not leg.bridged:
+                    leg.stream.send(leg.player.frame())
+            for bridge in list(self.bridges):
+                bridge.exchange()
             now = loop.time()
             if now >= sweep_at:
                 self.transactions.sweep()
@@ -537,87 +508,114 @@ class MediaNode:
 
     # --- the agent's phone (the node calls out) ----------------------------------------------------
 
-    def ring(self, call: Call, agent_id: int, uri: str, ref: str) -> AgentLeg:
-        """Ring the phone of the agent the call is offered to."""
-        leg = call.leg = AgentLeg(call, agent_id, uri, ref)
-        self._spawn(self._dial(leg))
+    def ring(self, call: Call, agent_id: int, uri: str, ref: str) -> PhoneLeg:
+        """Ring the phone of the agent the call is offered (or transferred) to."""
+        leg = call.leg = PhoneLeg(
+            uri,
+            payload_type=call.stream.payload_type,
+            from_user=call.caller,
+            session_id=call.session_id,
+            agent_id=agent_id,
+            offer=True,
+            # 随路数据: the session the desk pops, the number that was dialled
+            headers={"X-Hotline-Session": ref, "X-Hotline-Dialled": call.number},
+        )
+        self._spawn(self._ring_for(call, leg))
         return leg
 
-    async def _dial(self, leg: AgentLeg) -> None:
-        call = leg.call
+    async def _ring_for(self, call: Call, leg: PhoneLeg) -> None:
         try:
-            if not await self._invite(leg):
+            if not await self.dial(leg):
                 return
-            response = await self._final_of(leg)
-            if response is None or response.status_code >= 300:
-                if response is not None:
-                    log.info("坐席话机 %s 未接听：%s", leg.uri, response.status_code)
-                return await self._leg_over(leg, unanswered=not leg.cancelled)
-            answer = sip.read_offer(response.body) if response.body else None
-            leg.state = "answered"
-            if answer is None or answer.payload_type != leg.stream.payload_type:
-                log.warning("坐席话机 %s 的应答媒体不可用", leg.uri)
-                await self._leg_bye(leg)
-                return await self._leg_over(leg, unanswered=True)
-            if leg.cancelled or not call.alive:  # answered just as the offer was withdrawn
-                await self._leg_bye(leg)
-                return await self._leg_over(leg)
-            leg.stream.remote = answer.address
-            if not await self.link.answered(call.session_id, leg.agent_id) or not call.alive:
-                await self._leg_bye(leg)
-                return await self._leg_over(leg)
-            self._bridge(leg)
+            # picked up: the offer is accepted — unless it moved on, or the caller left
+            accepted = call.alive and await self.link.answered(call.session_id, leg.agent_id)
+            if not accepted or not call.alive:
+                return await self.leg_hangup(leg)
+            call.player.stop()
+            self.bridge(call.stream, leg, call_id=call.call_id, legs=(leg,))
+            log.info("接通：%s ⇄ 坐席话机 %s", call.caller, leg.uri)
         except Exception:
             log.exception("呼叫坐席话机 %s 出错", leg.uri)
             await self._leg_over(leg)
 
-    async def _invite(self, leg: AgentLeg) -> bool:
-        """Open the leg's RTP and send its INVITE (timer A) until the phone responds."""
-        call = leg.call
+    async def dial(self, leg: PhoneLeg) -> bool:
+        """Place the leg's call: True once the far end answered with usable media; else
+        the leg is over (refused, rang out, cancelled) and False."""
+        if not await self._invite(leg):
+            return False
+        response = await self._final_of(leg)
+        if response is None or response.status_code >= 300:
+            if response is not None:
+                leg.failure = f"{response.status_code} {response.reason_phrase}"
+                log.info("%s 未接听：%s", leg.uri, leg.failure)
+            await self._leg_over(leg, unanswered=not leg.cancelled)
+            return False
+        answer = sip.read_offer(response.body) if response.body else None
+        leg.state = "answered"
+        if answer is None or answer.payload_type != leg.payload_type:
+            log.warning("%s 的应答媒体不可用", leg.uri)
+            leg.failure = "488 媒体不可用"
+            await self._leg_bye(leg)
+            await self._leg_over(leg, unanswered=True)
+            return False
+        if leg.cancelled:  # answered just as it was no longer wanted
+            await self.leg_hangup(leg)
+            return False
+        leg.stream.remote = answer.address
+        return True
+
+    def bridge(self, a: RtpStream, leg: PhoneLeg, *, call_id: str, legs) -> Bridge:
+        """``a`` and the answered ``leg`` hear each other, recorded; ``legs`` are the
+        placed legs that end the bridge when they end."""
+        bridge = Bridge(
+            a, leg.stream, session_id=leg.session_id, agent_id=leg.agent_id, call_id=call_id
+        )
+        for each in legs:
+            each.bridge = bridge
+        self.bridges.add(bridge)
+        return bridge
+
+    async def _invite(self, leg: PhoneLeg) -> bool:
+        """Open the leg's RTP and send its INVITE (timer A) until the far end responds."""
         try:
             port = self.ports.take()
         except RuntimeError:
-            log.warning("RTP 端口已用尽，无法呼叫坐席话机")
+            log.warning("RTP 端口已用尽，无法外呼 %s", leg.uri)
+            leg.failure = "RTP 端口已用尽"
             await self._leg_over(leg, unanswered=True)
             return False
-        stream = RtpStream(port, call.stream.payload_type, sip.EVENT_TYPE, lambda digit: None)
+        stream = RtpStream(port, leg.payload_type, sip.EVENT_TYPE, lambda digit: None)
         try:
             await asyncio.get_running_loop().create_datagram_endpoint(
                 lambda: stream, local_addr=(self.config.host, port)
             )
         except OSError:
             self.ports.give_back(port)
+            leg.failure = f"RTP 端口 {port} 不可用"
             await self._leg_over(leg, unanswered=True)
             return False
         leg.stream = stream
         ip = self.media_ip_for(leg.addr)
         leg.sdp = sip.offer_sdp(ip, port, stream.payload_type, int(time.time()))
-        caller = call.caller or "anonymous"
-        leg.from_value = f'"{caller}" <sip:{caller}@{ip}>;tag={leg.local_tag}'
-        invite = self._request(
-            "INVITE",
-            leg.uri,
-            {
-                "From": leg.from_value,
-                "To": leg.to_value,
-                "Call-ID": leg.call_id,
-                "CSeq": "1 INVITE",
-                "Contact": self.contact(),
-                # 随路数据: the session the desk pops, the number that was dialled
-                "X-Hotline-Session": leg.ref,
-                "X-Hotline-Dialled": call.number,
-            },
-            leg.addr,
-            leg.branch,
-        )
+        leg.from_value = f'"{leg.from_user}" <sip:{leg.from_user}@{ip}>;tag={leg.local_tag}'
+        headers = {
+            "From": leg.from_value,
+            "To": leg.to_value,
+            "Call-ID": leg.call_id,
+            "CSeq": "1 INVITE",
+            "Contact": self.contact(),
+            **leg.headers,
+        }
+        invite = self._request("INVITE", leg.uri, headers, leg.addr, leg.branch)
         invite.set_header("Content-Type", "application/sdp")
         invite.body = leg.sdp
         data = bytes(invite)
         self.legs[leg.call_id] = self._leg_branches[leg.branch] = leg
-        log.info("呼叫坐席话机 %s（会话 %s）", leg.uri, leg.ref)
+        log.info("外呼 %s", leg.uri)
         interval, deadline = sip.T1, time.monotonic() + sip.TX_LIFETIME
         while not leg.heard.is_set():
             if time.monotonic() > deadline or leg.cancelled:
+                leg.failure = leg.failure or "无响应"
                 await self._leg_over(leg, unanswered=not leg.cancelled)
                 return False
             self.send(data, leg.addr)
@@ -629,10 +627,10 @@ class MediaNode:
             self._send_cancel(leg)
         return True
 
-    async def _final_of(self, leg: AgentLeg) -> SipResponse | None:
-        """The phone's final answer; past the ring limit the INVITE is cancelled."""
+    async def _final_of(self, leg: PhoneLeg) -> SipResponse | None:
+        """The far end's final answer; past the ring limit the INVITE is cancelled."""
         try:
-            return await asyncio.wait_for(asyncio.shield(leg.final), AgentLeg.RING_LIMIT)
+            return await asyncio.wait_for(asyncio.shield(leg.final), PhoneLeg.RING_LIMIT)
         except TimeoutError:
             self._send_cancel(leg)
         try:
@@ -640,15 +638,15 @@ class MediaNode:
         except TimeoutError:
             return None
 
-    def cancel_ringing(self, leg: AgentLeg) -> None:
-        """The contact center took the offer back: stop ringing the phone (CANCEL)."""
+    def cancel_ringing(self, leg: PhoneLeg) -> None:
+        """Stop ringing (CANCEL): the offer was taken back, or nobody waits any more."""
         if leg.cancelled or leg.state != "ringing":
             return
         leg.cancelled = True
         if leg.heard.is_set() and not leg.final.done():
             self._send_cancel(leg)
 
-    def _send_cancel(self, leg: AgentLeg) -> None:
+    def _send_cancel(self, leg: PhoneLeg) -> None:
         headers = {
             "From": leg.from_value,
             "To": f"<{leg.uri}>",
@@ -658,7 +656,7 @@ class MediaNode:
         # a CANCEL travels in its INVITE's transaction: the same branch
         self._spawn(self._request_until_answered("CANCEL", leg.uri, headers, leg.addr, leg.branch))
 
-    def _on_leg_response(self, leg: AgentLeg, response: SipResponse) -> None:
+    def _on_leg_response(self, leg: PhoneLeg, response: SipResponse) -> None:
         leg.heard.set()
         code = response.status_code
         if code < 200:
@@ -678,11 +676,11 @@ class MediaNode:
         if not leg.final.done():
             leg.final.set_result(response)
 
-    def _on_leg_request(self, leg: AgentLeg, request: SipRequest, addr) -> None:
+    def _on_leg_request(self, leg: PhoneLeg, request: SipRequest, addr) -> None:
         method = request.method.upper()
         if method == "BYE":
             self.reply(request, addr, 200, "OK")
-            leg.ended_by = "agent"
+            leg.ended_by = "remote"
             self._spawn(self._leg_over(leg))
         elif method == "INVITE":  # re-INVITE (hold, session refresh): the same media
             self.reply(request, addr, 200, "OK", contact=self.contact(), body=leg.sdp)
@@ -691,18 +689,7 @@ class MediaNode:
         else:
             self.reply(request, addr, 405, "Method Not Allowed", extra={"Allow": ALLOW_HEADER})
 
-    def _bridge(self, leg: AgentLeg) -> None:
-        call = leg.call
-        call.player.stop()
-        leg.recording_started = timezone.now()
-        file = recording.path_for(call.session_id, leg.recording_started, call.call_id)
-        leg.recorder = recording.Recorder(file, leg.stream.payload_type)
-        call.stream.inbox.clear()
-        call.stream.keep_audio = leg.stream.keep_audio = True
-        leg.bridged = True
-        log.info("接通：%s ⇄ 坐席话机 %s（会话 %s）", call.caller, leg.uri, leg.ref)
-
-    async def _leg_bye(self, leg: AgentLeg) -> None:
+    async def _leg_bye(self, leg: PhoneLeg) -> None:
         headers = {
             "From": leg.from_value,
             "To": leg.to_value,
@@ -711,26 +698,24 @@ class MediaNode:
         }
         await self._request_until_answered("BYE", leg.remote_target, headers, leg.addr)
 
-    async def leg_hangup(self, leg: AgentLeg) -> None:
-        """The caller is gone: hang up the agent's phone, or stop it ringing (the dialling
-        task then takes the phone's 487, ACKs it and closes the leg)."""
+    async def leg_hangup(self, leg: PhoneLeg) -> None:
+        """Hang the leg up (BYE), or stop it ringing (the dialling task then takes the far
+        end's 487, ACKs it and closes the leg)."""
         if leg.state == "answered":
             await self._leg_bye(leg)
             await self._leg_over(leg)
         else:
             self.cancel_ringing(leg)
 
-    async def _leg_over(self, leg: AgentLeg, *, unanswered: bool = False) -> None:
-        """Close the leg once: its media, its recording (filed with the session), and — if
-        the phone did not take the call — the offer goes back to the contact center."""
+    async def _leg_over(self, leg: PhoneLeg, *, unanswered: bool = False) -> None:
+        """Close the leg once: its media, its bridge (the recording is filed with the
+        session), and — an offer the phone did not take — the offer goes back."""
         if leg.state == "ended" and leg.done.is_set():
             return
-        was_bridged = leg.bridged
-        leg.state, leg.bridged = "ended", False
-        call = leg.call
-        if call.stream is not None:
-            call.stream.keep_audio = False
-            call.stream.inbox.clear()
+        leg.state = "ended"
+        bridge = leg.bridge
+        if bridge is not None:
+            self.bridges.discard(bridge)
         if leg.stream is not None:
             leg.stream.close()
             self.ports.give_back(leg.stream.port)
@@ -738,21 +723,47 @@ class MediaNode:
         self.legs.pop(leg.call_id, None)
         self._leg_branches.pop(leg.branch, None)
         try:
-            if was_bridged and leg.recorder is not None:
-                seconds, size = leg.recorder.close()
+            written = bridge.close() if bridge is not None else None
+            if written is not None:
+                seconds, size = written
                 await self.link.recorded(
-                    call.session_id,
-                    leg.agent_id,
-                    str(leg.recorder.relative),
-                    leg.recording_started,
+                    bridge.session_id,
+                    bridge.agent_id,
+                    str(bridge.recorder.relative),
+                    bridge.started,
                     seconds,
                     size,
                 )
-                log.info("通话录音 %s（%.1f 秒）", leg.recorder.relative, seconds)
-            if unanswered and call.session_id is not None:
-                await self.link.unanswered(call.session_id, leg.agent_id)
+                log.info("通话录音 %s（%.1f 秒）", bridge.recorder.relative, seconds)
+            if unanswered and leg.offer and leg.session_id is not None:
+                await self.link.unanswered(leg.session_id, leg.agent_id)
         finally:
             leg.done.set()
+
+    # --- 电话回拨 ---------------------------------------------------------------------------------
+
+    def serve_callbacks(self, trunk: str) -> None:
+        """Place the callbacks agents ask for, over ``trunk`` (host:port)."""
+        self.config.trunk = trunk
+        self._spawn(self._place_callbacks())
+
+    async def _place_callbacks(self) -> None:
+        """Take the callbacks agents asked for and place them (one task each)."""
+        name = f"{socket.gethostname()}:{self.address[1]}"
+        while True:
+            try:
+                for job in await self.link.callbacks_claim(name):
+                    self._spawn(self._callback(job))
+            except Exception:  # the database away for a moment: try again next time
+                log.exception("读取待回拨任务出错")
+            await asyncio.sleep(self.config.callback_poll)
+
+    async def _callback(self, job) -> None:
+        try:
+            await run_callback(self, job, self.link, self.config.trunk)
+        except Exception:
+            log.exception("电话回拨 %s 出错", job.id)
+            await self.link.callback_progress(job.id, "failed", "媒体节点出错")
 
     # --- the IVR ----------------------------------------------------------------------------------
 

@@ -28,3 +28,15 @@ def phone_of(agent_id: int) -> str:
         AgentPresence.objects.filter(agent_id=agent_id).values_list("phone_uri", flat=True).first()
         or ""
     )
+
+
+def latest_callbacks(session_ids) -> dict:
+    """The last 电话回拨 of each of these sessions (callback tasks), by session id."""
+    from .models import OutboundCall
+
+    latest = {}
+    for call in OutboundCall.objects.filter(session_id__in=list(session_ids)).order_by(
+        "created_at"
+    ):
+        latest[call.session_id] = call
+    return latest

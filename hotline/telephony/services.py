@@ -1,4 +1,4 @@
-"""Every write of the voice app: IVR flows (audited) and call recordings."""
+"""Every write of the voice app: IVR flows (audited), call recordings and callbacks."""
 
 import pathlib
 
@@ -6,15 +6,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from hotline.contact.models import Queue
+from hotline.contact.models import PHONE_CHANNELS, IdentityKind, Queue, Session
 from hotline.contact.selectors import session_for
 from hotline.core import audit
 from hotline.core.errors import Conflict, NotFound, Unprocessable
 from hotline.core.models import Platform, User
 from hotline.core.services import require
 
-from . import ivr
-from .models import CallRecording, IvrFlow
+from . import ivr, selectors
+from .models import CallRecording, IvrFlow, OutboundCall
 
 
 def ivr_flow_save(
@@ -92,3 +92,75 @@ def recording_open(*, actor: User, recording: CallRecording) -> pathlib.Path:
         raise NotFound("录音文件已丢失")
     audit.record("telephony.recording.play", recording, actor=actor)
     return path
+
+
+# --- 电话回拨 (the agent asks; the media node dials and reports) ---------------------------------
+
+
+def _number_of(session: Session) -> str:
+    """The citizen's telephone number: the session's own address on a phone channel,
+    else a phone on the citizen's profile."""
+    if session.channel in PHONE_CHANNELS and session.address.isdigit():
+        return session.address
+    if session.citizen_id:
+        phone = session.citizen.identities.filter(kind=IdentityKind.PHONE).first()
+        if phone is not None:
+            return phone.value
+    return ""
+
+
+def callback_call(*, actor: User, session: Session) -> OutboundCall:
+    """电话回拨: the media node rings the agent's phone, then calls the citizen showing the
+    hotline's number, never the agent's (号码隐藏). Audited."""
+    require(actor, "contact.handle")
+    session = session_for(actor, session.pk)
+    number = _number_of(session)
+    if not number:
+        raise Unprocessable("该来电人没有电话号码，无法电话回拨")
+    if not selectors.phone_of(actor.pk):
+        raise Conflict("请先在坐席工作台的“状态设置”中填写坐席话机")
+    with transaction.atomic():
+        if (
+            OutboundCall.objects.select_for_update()
+            .filter(agent=actor, state__in=OutboundCall.OPEN)
+            .exists()
+        ):
+            raise Conflict("您有一个电话回拨尚未结束")
+        call = OutboundCall.objects.create(
+            platform=session.platform,
+            session=session,
+            agent=actor,
+            number=number,
+            caller_id=session.platform.hotline_number,
+        )
+        audit.record("telephony.callback.dial", call, detail={"session": session.ref}, actor=actor)
+    return call
+
+
+def callbacks_claim(*, node: str, limit: int = 5) -> list[OutboundCall]:
+    """The waiting callbacks a media node takes on (each by one node only)."""
+    with transaction.atomic():
+        calls = list(
+            OutboundCall.objects.select_for_update(skip_locked=True)
+            .filter(state=OutboundCall.State.REQUESTED)
+            .select_related("session", "platform")
+            .order_by("created_at")[:limit]
+        )
+        for call in calls:
+            call.state, call.node = OutboundCall.State.DIALING_AGENT, node[:100]
+            call.save(update_fields=["state", "node"])
+    return calls
+
+
+def callback_progress(*, call_id: int, state: str, result: str = "", now=None) -> None:
+    """What the node reports: ringing the citizen, connected, ended or failed (with why)."""
+    now = now or timezone.now()
+    call = OutboundCall.objects.get(pk=call_id)
+    call.state = OutboundCall.State(state)
+    if result:
+        call.result = result[:100]
+    if state == OutboundCall.State.CONNECTED:
+        call.connected_at = now
+    if state in (OutboundCall.State.ENDED, OutboundCall.State.FAILED):
+        call.ended_at = now
+    call.save()

@@ -4,4 +4,5 @@ from . import views
 
 urlpatterns = [
     path("voice/recordings/<int:pk>.wav", views.recording_file, name="voice_recording"),
+    path("voice/callbacks/<int:session_id>/dial", views.callback_dial, name="voice_callback_dial"),
 ]

@@ -1,9 +1,13 @@
-"""Pages of the voice app: playing a call's recording."""
+"""Pages of the voice app: playing a call's recording, and 电话回拨 from a callback task."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
 
+from hotline.contact.models import Session
 from hotline.core.errors import NotFound
+from hotline.web import pages
 
 from . import services
 from .models import CallRecording
@@ -26,3 +30,18 @@ def recording_file(request, pk):
         filename=f"录音-{recording.session.ref}.wav",
         content_type="audio/wav",
     )
+
+
+@pages.requires("contact.handle")
+@require_POST
+def callback_dial(request, session_id):
+    """电话回拨 from the 回拨任务 page: the agent's phone rings first, then the citizen's."""
+    session = Session.objects.filter(pk=session_id).first()
+    if session is None:
+        raise Http404("回拨任务不存在")
+    pages.attempt(
+        request,
+        lambda: services.callback_call(actor=request.user, session=session),
+        success=f"已发起电话回拨（{session.ref}）：请接听您的坐席话机，接起后系统呼叫来电人",
+    )
+    return redirect("contact_callbacks")

@@ -113,6 +113,9 @@ def node(request):
 
     media.loop, media.phones, media.phone = loop, phones, phone
     media.agent_phone = agent_phone
+    media.serve_callbacks_threadsafe = lambda trunk: loop.loop.call_soon_threadsafe(
+        media.serve_callbacks, trunk
+    )
     yield media
     for made in opened:
         phones.loop.call_soon_threadsafe(made.close)

@@ -19,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--rtp", default="20000-21000", help="RTP 端口范围，如 20000-21000")
         parser.add_argument("--answer-delay", type=float, default=0.0, help="振铃秒数")
         parser.add_argument("--max-calls", type=int, default=200)
+        parser.add_argument(
+            "--trunk", default="", help="外呼中继（电话回拨），如 10.0.0.5:5060；不设则不外呼"
+        )
 
     def handle(self, *args, **options):
         logging.basicConfig(
@@ -33,6 +36,7 @@ class Command(BaseCommand):
             rtp_high=int(high or int(low) + 1000),
             answer_delay=options["answer_delay"],
             max_calls=options["max_calls"],
+            trunk=options["trunk"],
         )
         asyncio.run(self._serve(config))
 
