@@ -121,10 +121,14 @@ class OverdueOut(Schema):
 
 
 class VoiceOut(Schema):
-    connected: bool
-    nodes: list[dict]
+    connected: bool = Field(..., description="至少一个媒体节点正常上报")
+    alarm: bool
+    nodes: list[dict] = Field(..., description="各媒体节点：name、state（正常/失联/已停止）、calls")
+    calls: int = Field(..., description="正常节点上的通话数")
     label: str
+    trunk_ok: bool | None = Field(..., description="中继 OPTIONS 探测：正常 / 异常 / 未探测")
     trunk_label: str
+    alarms: list[str] = Field(..., description="语音告警：媒体节点失联、中继线路异常")
 
 
 class WallOut(Schema):

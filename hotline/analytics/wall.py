@@ -9,7 +9,9 @@ rule already lives.
 * 接通率, 平均接通时长, 进线量 (channel mix, arrivals by hour) — the KPI registry
   (``analytics.selectors``);
 * 热点 — ``analytics.hot.top_topics``; overdue orders — ``workorders.selectors.overdue_q``;
-* the voice side — no media node reports its health yet: said so, never invented.
+* the voice side — the media nodes' heartbeats and trunk probes
+  (``telephony.selectors.voice_health``): a node that stops reporting is 失联, a trunk
+  that does not answer OPTIONS is 异常.
 
 A wall shows one platform and the platforms below it (as the KPIs count them); a
 platform with sub-platforms (a province, a city with districts) also shows each direct
@@ -31,6 +33,7 @@ from hotline.core.errors import Forbidden, NotFound
 from hotline.core.models import Platform
 from hotline.core.scope import scope_of
 from hotline.core.workdays import LOCAL_TZ
+from hotline.telephony import selectors as telephony
 from hotline.workorders.lifecycle import WITH_UNIT_STATES, State
 from hotline.workorders.selectors import overdue_q
 
@@ -368,15 +371,9 @@ def sub_platform_figures(platform: Platform, now: dt.datetime) -> list[dict]:
 
 
 def voice_health(platform: Platform) -> dict:
-    """语音节点与中继: no media node reports its health to the platform yet (the node↔web
-    link is a later step of the voice work), so the wall says so instead of inventing a
-    state."""
-    return {
-        "connected": False,
-        "nodes": [],
-        "label": "语音节点：未接入",
-        "trunk_label": "中继：未接入",
-    }
+    """语音节点与中继 as the media nodes last reported them (they serve every platform of
+    the deployment): ``telephony.selectors.voice_health``."""
+    return telephony.voice_health()
 
 
 def wall_figures(platform: Platform, now: dt.datetime | None = None) -> dict:

@@ -102,6 +102,7 @@ class FloorOut(Schema):
     totals: dict
     teams: list[FloorTeam]
     dead_letters: list[DeadLetter] = Field(..., description="投递失败（放弃重试）的消息")
+    voice_alarms: list[str] = Field(..., description="语音告警：媒体节点失联、中继线路异常")
 
 
 class RedeliveredOut(Schema):

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
+from hotline.telephony import selectors as telephony
+
 from .lifecycle import Activity, Presence, SessionState, agent_state_label
 from .models import (
     PHONE_CHANNELS,
@@ -529,6 +531,7 @@ def floor_overview(viewer, now: dt.datetime | None = None) -> dict:
             for t in Team.objects.filter(platform_id=viewer.platform_id).order_by("name")
         ],
         "dead_letters": dead_letters(viewer),
+        "voice_alarms": telephony.voice_health()["alarms"],
     }
 
 

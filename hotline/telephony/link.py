@@ -118,6 +118,10 @@ class PlatformLink:
     async def agent_hung_up(self, session_id: int, agent_id: int) -> None:
         await self._call(_agent_hung_up, session_id, agent_id)
 
+    async def heartbeat(self, **health) -> None:
+        """The node is alive (or stopping): its calls and its trunk's health."""
+        await self._call(lambda: telephony.node_heartbeat(**health))
+
     async def callbacks_claim(self, node: str) -> list[CallbackJob]:
         return await self._call(_callbacks_claim, node)
 

@@ -109,3 +109,27 @@ class OutboundCall(models.Model):
 
     def __str__(self):
         return f"{self.session_id} → {self.number}"
+
+
+class MediaNodeStatus(models.Model):
+    """A media node's heartbeat (every few seconds) and its trunk's health as the node
+    last probed it (SIP OPTIONS): what the wall and the 班长席 alarm on."""
+
+    name = models.CharField("节点", max_length=100, unique=True, help_text="主机名:SIP 端口")
+    address = models.CharField("SIP 地址", max_length=100)
+    started_at = models.DateTimeField("启动时间")
+    last_seen = models.DateTimeField("最近心跳")
+    stopped_at = models.DateTimeField("正常停止时间", null=True, blank=True)
+    calls = models.PositiveIntegerField("通话数", default=0)
+    bridges = models.PositiveIntegerField("接通数", default=0)
+    trunk = models.CharField("外呼中继", max_length=100, blank=True)
+    trunk_ok = models.BooleanField("中继正常", null=True)
+    trunk_detail = models.CharField("中继探测结果", max_length=100, blank=True)
+    trunk_checked_at = models.DateTimeField("中继探测时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "媒体节点状态"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

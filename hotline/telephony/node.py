@@ -16,6 +16,7 @@ import time
 
 from aiosipua import SipRequest, SipResponse
 from aiosipua.headers import parse_address
+from django.utils import timezone
 
 from . import prompts, sip
 from .callback import run_callback
@@ -40,6 +41,9 @@ class NodeConfig:
     max_calls: int = 200  # well under the ~240 legs one process holds (measured)
     trunk: str = ""  # host:port of the SIP trunk for calls out (电话回拨); "" = none
     callback_poll: float = 1.0  # seconds between looks for callbacks to place
+    heartbeat: float = 5.0  # seconds between reports to the platform (wall, 班长席)
+    trunk_probe_every: float = 30.0  # SIP OPTIONS to the trunk (中继线路异常告警)
+    trunk_probe_wait: float = 5.0  # no final answer by then: the trunk is down
 
 
 class Call:
@@ -121,6 +125,7 @@ class MediaNode:
         self.ports = PortPool(self.config.rtp_low, self.config.rtp_high)
         self.transactions = sip.ServerTransactions()
         self._client: dict[str, asyncio.Future] = {}  # our requests' branch → final response
+        self.trunk_state: tuple[bool | None, str, object] = (None, "", None)  # ok, detail, at
         self.legs: dict[str, PhoneLeg] = {}  # the calls the node placed, by Call-ID
         self._leg_branches: dict[str, PhoneLeg] = {}  # … and by their INVITE's branch
         self.bridges: set[Bridge] = set()
@@ -140,6 +145,9 @@ class MediaNode:
         )
         self.address = self._transport.get_extra_info("sockname")[:2]
         self._ticker = asyncio.create_task(self._tick())
+        self.name = f"{socket.gethostname()}:{self.address[1]}"
+        self.started_at = timezone.now()
+        self._spawn(self._heartbeat())
         if self.config.trunk:
             self.serve_callbacks(self.config.trunk)
         log.info(
@@ -152,6 +160,10 @@ class MediaNode:
     async def stop(self) -> None:
         for call in list(self.calls.values()):
             await self.hangup(call)
+        try:  # a node that says it stops is not an alarm
+            await self.link.heartbeat(**self.health(), stopping=True)
+        except Exception:
+            log.exception("停止时上报状态失败")
         for task in [self._ticker, *self._tasks]:
             if task:
                 task.cancel()
@@ -486,25 +498,84 @@ class MediaNode:
         return request
 
     async def _request_until_answered(
-        self, method: str, uri: str, headers: dict, addr, branch: str = ""
-    ) -> None:
-        """A request outside INVITE (BYE, CANCEL), repeated (T1 doubling) until its final
-        response or 64·T1."""
+        self,
+        method: str,
+        uri: str,
+        headers: dict,
+        addr,
+        branch: str = "",
+        lifetime: float = sip.TX_LIFETIME,
+    ) -> int | None:
+        """A request outside INVITE (BYE, CANCEL, OPTIONS), repeated (T1 doubling) until
+        its final response (its status code) or ``lifetime`` (None)."""
         branch = branch or sip.new_branch()
         data = bytes(self._request(method, uri, headers, addr, branch))
         future = self._client[branch] = asyncio.get_running_loop().create_future()
-        interval, deadline = sip.T1, time.monotonic() + sip.TX_LIFETIME
+        interval, deadline = sip.T1, time.monotonic() + lifetime
         try:
             while time.monotonic() < deadline:
                 self.send(data, addr)
                 try:
-                    await asyncio.wait_for(asyncio.shield(future), interval)
-                    return
+                    left = max(0.01, min(interval, deadline - time.monotonic()))
+                    return await asyncio.wait_for(asyncio.shield(future), left)
                 except TimeoutError:
                     interval = min(interval * 2, sip.T2)
             log.warning("%s %s 无应答", method, headers.get("Call-ID"))
+            return None
         finally:
             self._client.pop(branch, None)
+
+    # --- health: heartbeats and the trunk probe (中继线路异常告警) ------------------------------------
+
+    def health(self) -> dict:
+        ok, detail, checked = self.trunk_state
+        host, port = self.address
+        return dict(
+            name=self.name,
+            address=f"{self.media_ip_for(None) if host == '0.0.0.0' else host}:{port}",
+            started_at=self.started_at,
+            calls=len(self.calls),
+            bridges=len(self.bridges),
+            trunk=self.config.trunk,
+            trunk_ok=ok,
+            trunk_detail=detail,
+            trunk_checked_at=checked,
+        )
+
+    async def _heartbeat(self) -> None:
+        while True:
+            try:
+                await self.link.heartbeat(**self.health())
+            except Exception:  # the database away for a moment: the next beat tells
+                log.exception("媒体节点心跳上报失败")
+            await asyncio.sleep(self.config.heartbeat)
+
+    async def _probe_trunk(self) -> None:
+        """SIP OPTIONS to the trunk: any final answer means it is there."""
+        host, _, port = self.config.trunk.partition(":")
+        addr = (host, int(port or 5060))
+        while True:
+            headers = {
+                "From": f"<sip:medianode@{self.media_ip_for(addr)}>;tag={sip.new_tag()}",
+                "To": f"<sip:{self.config.trunk}>",
+                "Call-ID": f"{sip.new_tag()}@hotline",
+                "CSeq": "1 OPTIONS",
+            }
+            code = await self._request_until_answered(
+                "OPTIONS",
+                f"sip:{self.config.trunk}",
+                headers,
+                addr,
+                lifetime=self.config.trunk_probe_wait,
+            )
+            was = self.trunk_state[0]
+            detail = "无响应" if code is None else f"应答 {code}"
+            self.trunk_state = (code is not None, detail, timezone.now())
+            if code is None and was is not False:
+                log.warning("中继线路异常：%s %s", self.config.trunk, detail)
+            elif code is not None and was is False:
+                log.info("中继线路恢复：%s", self.config.trunk)
+            await asyncio.sleep(self.config.trunk_probe_every)
 
     # --- the agent's phone (the node calls out) ----------------------------------------------------
 
@@ -743,16 +814,16 @@ class MediaNode:
     # --- 电话回拨 ---------------------------------------------------------------------------------
 
     def serve_callbacks(self, trunk: str) -> None:
-        """Place the callbacks agents ask for, over ``trunk`` (host:port)."""
+        """Place the callbacks agents ask for over ``trunk`` (host:port), and watch it."""
         self.config.trunk = trunk
         self._spawn(self._place_callbacks())
+        self._spawn(self._probe_trunk())
 
     async def _place_callbacks(self) -> None:
         """Take the callbacks agents asked for and place them (one task each)."""
-        name = f"{socket.gethostname()}:{self.address[1]}"
         while True:
             try:
-                for job in await self.link.callbacks_claim(name):
+                for job in await self.link.callbacks_claim(self.name):
                     self._spawn(self._callback(job))
             except Exception:  # the database away for a moment: try again next time
                 log.exception("读取待回拨任务出错")

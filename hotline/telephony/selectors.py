@@ -40,3 +40,58 @@ def latest_callbacks(session_ids) -> dict:
     ):
         latest[call.session_id] = call
     return latest
+
+
+HEARTBEAT_SECONDS = 5  # how often a node reports
+SILENT_AFTER = 3 * HEARTBEAT_SECONDS  # past this without a heartbeat a node is 失联
+
+
+def voice_health(now=None) -> dict:
+    """语音节点与中继 as the nodes last reported them: each node 正常, 失联 (no heartbeat for
+    ``SILENT_AFTER`` seconds without having said it stops) or 已停止; the trunk as the
+    nodes' OPTIONS probes found it; and the alarms (中继线路异常告警, 节点失联) in Chinese."""
+    from django.utils import timezone
+
+    from .models import MediaNodeStatus
+
+    now = now or timezone.now()
+    nodes, alarms = [], []
+    for status in MediaNodeStatus.objects.all():
+        silent = (now - status.last_seen).total_seconds() > SILENT_AFTER
+        state = "已停止" if status.stopped_at else ("失联" if silent else "正常")
+        if state == "失联":
+            alarms.append(
+                f"媒体节点 {status.name} 失联（最后心跳 {timezone.localtime(status.last_seen):%H:%M:%S}）"
+            )
+        if state == "正常" and status.trunk and status.trunk_ok is False:
+            alarms.append(f"中继线路异常：{status.trunk} {status.trunk_detail}".strip())
+        nodes.append(
+            {
+                "name": status.name,
+                "state": state,
+                "calls": status.calls if state == "正常" else 0,
+                "trunk": status.trunk,
+                "trunk_ok": status.trunk_ok if state == "正常" else None,
+            }
+        )
+    running = [n for n in nodes if n["state"] == "正常"]
+    lost = [n for n in nodes if n["state"] == "失联"]
+    probed = [n for n in running if n["trunk"] and n["trunk_ok"] is not None]
+    trunk_ok = all(n["trunk_ok"] for n in probed) if probed else None
+    if not nodes:
+        label = "语音节点：未接入"
+    elif lost:
+        label = f"语音节点：{len(running)} 个正常，{len(lost)} 个失联"
+    else:
+        label = f"语音节点：{len(running)} 个正常" if running else "语音节点：均已停止"
+    trunk_label = {None: "中继：未探测", True: "中继：正常", False: "中继：异常"}[trunk_ok]
+    return {
+        "connected": bool(running),
+        "alarm": bool(alarms),
+        "nodes": nodes,
+        "calls": sum(n["calls"] for n in running),
+        "label": label,
+        "trunk_ok": trunk_ok,
+        "trunk_label": trunk_label,
+        "alarms": alarms,
+    }

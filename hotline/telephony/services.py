@@ -14,7 +14,7 @@ from hotline.core.models import Platform, User
 from hotline.core.services import require
 
 from . import ivr, selectors
-from .models import CallRecording, IvrFlow, OutboundCall
+from .models import CallRecording, IvrFlow, MediaNodeStatus, OutboundCall
 
 
 def ivr_flow_save(
@@ -164,3 +164,37 @@ def callback_progress(*, call_id: int, state: str, result: str = "", now=None) -
     if state in (OutboundCall.State.ENDED, OutboundCall.State.FAILED):
         call.ended_at = now
     call.save()
+
+
+def node_heartbeat(
+    *,
+    name: str,
+    address: str,
+    started_at,
+    calls: int,
+    bridges: int,
+    trunk: str = "",
+    trunk_ok: bool | None = None,
+    trunk_detail: str = "",
+    trunk_checked_at=None,
+    stopping: bool = False,
+    now=None,
+) -> MediaNodeStatus:
+    """A media node says it is alive (or stopping, so that its silence is no alarm)."""
+    now = now or timezone.now()
+    status, _ = MediaNodeStatus.objects.update_or_create(
+        name=name[:100],
+        defaults=dict(
+            address=address[:100],
+            started_at=started_at,
+            last_seen=now,
+            stopped_at=now if stopping else None,
+            calls=calls,
+            bridges=bridges,
+            trunk=trunk[:100],
+            trunk_ok=trunk_ok,
+            trunk_detail=trunk_detail[:100],
+            trunk_checked_at=trunk_checked_at,
+        ),
+    )
+    return status

@@ -94,6 +94,9 @@ def node(request):
         rtp_low=low,
         rtp_high=low + 100,
         answer_delay=marker.args[0] if marker else 0.0,
+        heartbeat=0.2,
+        trunk_probe_every=0.3,
+        trunk_probe_wait=1.0,
     )
     loop = LoopThread("medianode")
     media = MediaNode(config)

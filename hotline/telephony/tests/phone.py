@@ -329,7 +329,7 @@ class AgentPhone:
             if not self._final:
                 self._final = self._answer(self.invite, 487, "Request Terminated")
                 self.sip.sendto(self._final, addr)
-        elif message.method == "BYE":
+        elif message.method in ("BYE", "OPTIONS"):
             self.sip.sendto(self._reply(message, 200, "OK"), addr)
 
     def _answer(self, request: SipRequest, code: int, reason: str, body: str = "") -> bytes:

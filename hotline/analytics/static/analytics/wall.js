@@ -382,8 +382,11 @@
   function renderVoice(voice) {
     $("wall-voice").textContent = voice.label;
     $("wall-trunk").textContent = voice.trunk_label;
-    $("wall-voice-dot").dataset.state = voice.connected ? "on" : "off";
-    $("wall-trunk-dot").dataset.state = voice.connected ? "on" : "off";
+    var lost = voice.nodes.some(function (n) { return n.state === "失联"; });
+    $("wall-voice-dot").dataset.state = lost ? "down" : voice.connected ? "on" : "off";
+    $("wall-trunk-dot").dataset.state =
+      voice.trunk_ok === false ? "down" : voice.trunk_ok ? "on" : "off";
+    $("wall-voice").title = voice.alarms.join("\n");
   }
 
   // --- the whole wall, and the live part --------------------------------------------------------

@@ -304,6 +304,7 @@
       state.deadLetters = data.dead_letters || [];
       render();
       renderDeadLetters();
+      renderVoiceAlarms(data.voice_alarms || []);
       var replay = lateEvents;
       lateEvents = [];
       replay.forEach(function (event) { applyAgentEvent(event); });
@@ -402,6 +403,14 @@
       default:
         return;
     }
+  }
+
+  // --- 语音告警: a media node gone silent, a trunk that does not answer ---------------------------
+  function renderVoiceAlarms(alarms) {
+    var list = $("floor-voice-alarms");
+    list.textContent = "";
+    alarms.forEach(function (text) { list.appendChild(el("li", "", text)); });
+    $("floor-voice-alarm").hidden = alarms.length === 0;
   }
 
   // --- 投递失败: dead letters, sent again on request ----------------------------------------------
