@@ -642,8 +642,10 @@ def announcements_published(viewer, now: dt.datetime | None = None, limit: int =
 def callback_tasks(user, *, done: bool = False, limit: int = 200) -> list[Session]:
     """回拨任务 of the user's platform: requests left out of hours or after a long wait,
     oldest first (``done``: the last ones handled, newest first)."""
-    qs = Session.objects.select_related("citizen", "queue", "callback_by").filter(
-        platform_id=user.platform_id
+    qs = (
+        Session.objects.select_related("citizen", "queue", "callback_by")
+        .prefetch_related("recordings")  # 语音留言
+        .filter(platform_id=user.platform_id)
     )
     if done:
         qs = qs.filter(callback_at__isnull=False).order_by("-callback_at")

@@ -4,6 +4,9 @@ import asyncio
 import contextlib
 import logging
 
+from django.utils import timezone
+
+from . import recording
 from .link import CallStatus, Flow, PlatformLink
 
 log = logging.getLogger("hotline.telephony.flow")
@@ -12,6 +15,7 @@ MAX_STEPS = 200  # a flow that loops (menu → info → menu …) still ends
 POLL = 1.0  # seconds between looks at a waiting call's session
 CONNECTING = "正在为您接通话务员，请稍候。"
 TRANSFERRING = "正在为您转接，请稍候。"
+MESSAGE_TAKEN = "您的留言已收到，我们将尽快回电，再见。"
 
 
 async def run_flow(call, flow: Flow, link: PlatformLink) -> None:
@@ -67,6 +71,36 @@ async def _menu(call, step: dict) -> str:
     return step["fail"]
 
 
+async def _leave_message(call, session_id: int, link: PlatformLink, step: dict) -> None:
+    """语音留言: after the beep the caller speaks (up to ``voicemail_seconds``) and presses #
+    or hangs up; the message is filed with the 回拨任务 the contact center made."""
+    await call.play(("beep", 0.4))
+    call.clear_digits()
+    loop = asyncio.get_running_loop()
+    started = timezone.now()
+    file = recording.path_for(session_id, started, f"msg{call.call_id}")
+    call.stream.inbox.clear()
+    call.stream.keep_audio = True
+    call.message = recording.Recorder(file, call.stream.payload_type, channels=1)
+    deadline = loop.time() + step.get("voicemail_seconds", 60)
+    try:
+        while call.alive and loop.time() < deadline:
+            if await call.next_digit(min(0.5, max(0.01, deadline - loop.time()))) == "#":
+                break
+    finally:  # also when the caller hangs up (the usual end of a message)
+        message, call.message = call.message, None
+        if call.stream is not None:
+            call.stream.keep_audio = False
+        seconds, size = message.close()
+        if seconds >= 1.0:
+            await link.recorded(session_id, None, str(file), started, seconds, size)
+            log.info("会话 %s 收到语音留言 %.1f 秒", session_id, seconds)
+        else:
+            message.path.unlink(missing_ok=True)
+    if call.alive:
+        await call.say(MESSAGE_TAKEN)
+
+
 async def _survey(call, step: dict, link: PlatformLink) -> None:
     """满意度评价: 1–5 after the agent hung up, stored on the session."""
     for _attempt in range(step.get("retries", 1) + 1):
@@ -107,6 +141,8 @@ async def _wait_in_queue(call, flow: Flow, step: dict, link: PlatformLink) -> st
         if status.over:
             if status.notice:
                 await call.say(status.notice)
+            if status.left_request and step.get("voicemail", True):
+                await _leave_message(call, status.session_id, link, step)
             return None
         leg = call.leg
         if leg is not None and leg.done.is_set():  # refused or taken back: wait on, afresh

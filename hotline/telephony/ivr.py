@@ -11,7 +11,10 @@ A flow is ``{"start": name, "nodes": {name: step}}``; each step has a ``type``:
   (the queue's weekly hours and dated exceptions, as the ACD reads them).
 * ``queue`` 进入队列 — the call enters contact-center queue ``queue`` (its code); the
   caller hears music on hold (``hold``: ``tone``) and 排队通报 every ``announce_every``
-  seconds (0: never). When the agent's phone answers the two are bridged and recorded;
+  seconds (0: never). Refused out of hours with 留言，转回拨任务, the caller hears the
+  notice, a beep, and leaves a voice message (``voicemail_seconds``, 60; ``voicemail``:
+  false to skip) filed with the callback task. When the agent's phone answers the two are
+  bridged and recorded;
   when the agent hangs up first the caller goes on to ``after`` (e.g. the survey), if
   given, else the call ends.
 * ``survey`` 满意度评价 — plays ``text`` and waits ``timeout`` seconds for 1–5 (非常满意 …

@@ -51,6 +51,7 @@ class CallStatus:
     ref: str = ""  # the session's number, carried to the agent's phone (随路数据)
     agent_id: int | None = None  # offered to or answered by
     agent_phone: str = ""  # the SIP address of that agent's phone, if it has one
+    left_request: bool = False  # ended as a 回拨任务 (out of hours): the caller may leave a message
 
     @property
     def waiting(self) -> bool:
@@ -190,7 +191,10 @@ def _status_of(session: Session, now: dt.datetime | None = None) -> CallStatus:
         announcement = position.announcement if position else ""
         return CallStatus(session.pk, state, announcement, ref=session.ref, **agent)
     notice = "" if state == SessionState.ACTIVE else selectors.last_notice(session)
-    return CallStatus(session.pk, state, notice=notice, ref=session.ref, **agent)
+    left_request = session.needs_callback and session.callback_at is None
+    return CallStatus(
+        session.pk, state, notice=notice, ref=session.ref, left_request=left_request, **agent
+    )
 
 
 def _left(session_id: int) -> None:

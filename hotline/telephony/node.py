@@ -18,7 +18,7 @@ from aiosipua import SipRequest, SipResponse
 from aiosipua.headers import parse_address
 from django.utils import timezone
 
-from . import prompts, sip
+from . import prompts, recording, sip
 from .callback import run_callback
 from .flow import run_flow
 from .legs import Bridge, PhoneLeg
@@ -74,6 +74,7 @@ class Call:
         self.acked = asyncio.Event()
         self.started = time.monotonic()
         self.leg: PhoneLeg | None = None  # the agent's phone, ringing or bridged
+        self.message: recording.Recorder | None = None  # a voice message being left
 
     @property
     def alive(self) -> bool:
@@ -197,6 +198,8 @@ class MediaNode:
                 bridged = call.leg is not None and call.leg.bridged
                 if call.state == "answered" and call.stream is not None and not bridged:
                     call.stream.send(call.player.frame())
+                    if call.message is not None:
+                        call.message.add(call.stream.take())
             for leg in list(self.legs.values()):  # a placed call waiting for its other side
                 if leg.player is not None and leg.state == "answered" and not leg.bridged:
                     leg.stream.send(leg.player.frame())
@@ -222,6 +225,7 @@ class MediaNode:
                 "tts": prompts.tts,
                 "recording": prompts.recording,
                 "hold": prompts.hold_music,
+                "beep": prompts.beep,
             }[kind]
             samples = await asyncio.get_running_loop().run_in_executor(None, render, value)
             cached = self._audio[(key, payload_type)] = prompts.encode(samples, payload_type)

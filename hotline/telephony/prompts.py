@@ -122,6 +122,12 @@ def hold_music(seconds: float = 8.0) -> np.ndarray:
     return (np.tile(one, repeats)[: int(seconds * RATE)] * 6000).astype(np.int16)
 
 
+def beep(seconds: float = 0.4) -> np.ndarray:
+    """The tone before a voice message (1 kHz)."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (6000 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16)
+
+
 def encode(samples: np.ndarray, payload_type: int) -> bytes:
     """G.711 bytes of ``samples`` padded to whole 20 ms frames."""
     pad = (-len(samples)) % FRAME

@@ -1,5 +1,6 @@
 """通话录音: a bridged call written as it happens — both parties as one stereo WAV
-(left the caller, right the agent; 8 kHz 16-bit PCM, which every browser plays).
+(left the caller, right the agent; 8 kHz 16-bit PCM, which every browser plays) — and
+voice messages (语音留言), mono.
 
 The node's ticker hands each 20 ms its two G.711 frames; they are decoded and written a
 second at a time, so a long call costs neither memory nor a write per frame.
@@ -24,13 +25,16 @@ def path_for(session_id: int, started: dt.datetime, call_id: str) -> pathlib.Pat
 
 
 class Recorder:
-    def __init__(self, relative: pathlib.Path, payload_type: int):
+    """Stereo (the caller left, the agent right) — or mono: a voice message (语音留言)."""
+
+    def __init__(self, relative: pathlib.Path, payload_type: int, channels: int = 2):
         self.relative = relative
         self.payload_type = payload_type
+        self.channels = channels
         self.path = pathlib.Path(settings.MEDIA_ROOT) / relative
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = wave.open(str(self.path), "wb")  # noqa: SIM115 - closed by close()
-        self._writer.setnchannels(2)
+        self._writer.setnchannels(channels)
         self._writer.setsampwidth(2)
         self._writer.setframerate(prompts.RATE)
         self._caller = bytearray()
@@ -38,7 +42,7 @@ class Recorder:
         self._frames = 0
         self.samples = 0
 
-    def add(self, caller: bytes, agent: bytes) -> None:
+    def add(self, caller: bytes, agent: bytes = b"") -> None:
         self._caller += caller
         self._agent += agent
         self._frames += 1
@@ -49,12 +53,16 @@ class Recorder:
         if not self._caller and not self._agent:
             return
         left = prompts.decode(bytes(self._caller), self.payload_type)
-        right = prompts.decode(bytes(self._agent), self.payload_type)
-        length = max(len(left), len(right))  # a side that sent less is padded with silence
-        both = np.zeros((length, 2), dtype="<i2")
-        both[: len(left), 0] = left
-        both[: len(right), 1] = right
-        self._writer.writeframes(both.tobytes())
+        if self.channels == 1:
+            self._writer.writeframes(left.astype("<i2").tobytes())
+            length = len(left)
+        else:
+            right = prompts.decode(bytes(self._agent), self.payload_type)
+            length = max(len(left), len(right))  # a side that sent less: padded with silence
+            both = np.zeros((length, 2), dtype="<i2")
+            both[: len(left), 0] = left
+            both[: len(right), 1] = right
+            self._writer.writeframes(both.tobytes())
         self.samples += length
         self._caller.clear()
         self._agent.clear()

@@ -95,3 +95,21 @@ def voice_health(now=None) -> dict:
         "trunk_label": trunk_label,
         "alarms": alarms,
     }
+
+
+def recordings_of_order(user, order) -> list:
+    """The recordings of the call an order was made from (its ``session_ref``), for whoever
+    may open that session (its agent, the floor's leaders); nobody else hears them."""
+    from hotline.contact.selectors import session_for
+    from hotline.core.errors import NotFound
+
+    if not order.session_ref:
+        return []
+    session = Session.objects.filter(ref=order.session_ref).only("pk").first()
+    if session is None:
+        return []
+    try:
+        session_for(user, session.pk)
+    except NotFound:
+        return []
+    return list(session.recordings.select_related("agent").order_by("started_at"))

@@ -1,13 +1,18 @@
 """电话回拨 from a callback task: the agent's phone rings first; picked up, the node calls
 the citizen over the trunk showing the hotline's number (never the agent's); both talk,
 recorded with the task's session. A citizen who does not answer is reported on the task,
-and bad requests are refused in Chinese."""
+and bad requests are refused in Chinese. Out of hours, a caller leaves a voice message
+on the callback task."""
 
 import asyncio
+import wave
 
+import numpy as np
 import pytest
+from django.conf import settings
 from django.contrib.messages import get_messages
 
+from hotline.contact import services as contact
 from hotline.contact.models import Session
 from hotline.core.errors import Conflict, Unprocessable
 from hotline.core.models import AuditEntry
@@ -94,8 +99,6 @@ def test_bad_callbacks_are_refused_in_chinese(hotline, make_user):
     task = callback_task(hotline)
     with pytest.raises(Conflict, match="请先在坐席工作台"):
         services.callback_call(actor=agent, session=task)
-    from hotline.contact import services as contact
-
     contact.agent_settings_update(actor=agent, phone_uri="sip:8009@10.0.0.9")
     services.callback_call(actor=agent, session=task)
     with pytest.raises(Conflict, match="尚未结束"):
@@ -114,3 +117,51 @@ def test_bad_callbacks_are_refused_in_chinese(hotline, make_user):
 async def _say(phone, frequency):
     await speak(phone, tone(frequency, 1.2), phone.payload_type)
     await asyncio.sleep(0.3)
+
+
+def test_out_of_hours_the_caller_leaves_a_voice_message_on_the_callback_task(
+    node, hotline, make_user, login
+):
+    """留言，转回拨任务: the notice, a beep, the caller speaks and presses #; the message is
+    filed with the task and plays on the 回拨任务 page."""
+    contact.queue_update(
+        actor=None,
+        queue=hotline.queue,
+        weekly_hours={str(d): [] for d in range(7)},
+        out_of_hours_action="leave_request",
+        out_of_hours_message="现在是非服务时间，请在提示音后留言。",
+    )
+    services.ivr_flow_save(
+        actor=None,
+        platform=hotline.platform,
+        code="quick",
+        name="直接排队",
+        number="12345",
+        start="queue",
+        nodes={"queue": {"type": "queue", "queue": "general"}},
+    )
+    caller = node.phone(number="13977778888")
+    assert node.phones.run(caller.call()).status_code == 200
+    task = until(lambda: Session.objects.filter(needs_callback=True).first(), timeout=10)
+    # the notice and the beep, then the message
+    until(lambda: _beeped(caller), timeout=15)
+    node.phones.run(speak(caller, tone(440, 2.0)), timeout=10)
+    node.phones.run(caller.press("#"))
+    node.phones.run(caller.wait_for(lambda m: getattr(m, "method", "") == "BYE", 15))
+
+    message = until(lambda: CallRecording.objects.filter(session=task).first())
+    assert message.agent is None and 1.5 < message.seconds < 4
+    with wave.open(str(settings.MEDIA_ROOT / message.file), "rb") as reader:
+        assert reader.getnchannels() == 1
+        heard = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
+    assert abs(dominant_frequency(heard) - 440) < 20
+
+    agent = make_user("agent", username="agent_cb", display_name="话务员宋雨")
+    html = login(agent).get("/contact/callbacks/").content.decode()
+    assert f"/voice/recordings/{message.pk}.wav" in html and "语音留言" in html
+
+
+def _beeped(phone) -> bool:
+    """The 1 kHz beep was heard (the last half second of what came in)."""
+    heard = phone.heard()
+    return len(heard) > 4000 and abs(dominant_frequency(heard[-4000:]) - 1000) < 20

@@ -21,6 +21,7 @@ from hotline.core.errors import HotlineError, NotFound
 from hotline.core.exports import styled_workbook
 from hotline.core.masking import mask_phone
 from hotline.core.models import HandlingUnit
+from hotline.telephony import selectors as voice
 from hotline.web import pages
 
 from .. import selectors, services
@@ -716,6 +717,7 @@ def _detail_context(request, order) -> dict:
             and selectors.orders_visible(request.user).filter(pk=order.merged_into_id).exists()
         ),
         "merge_candidates": (selectors.merge_candidates(request.user, order) if can_merge else []),
+        "recordings": voice.recordings_of_order(request.user, order),
         "fax_ready": bool(order.answer.strip())
         and request.user.can("workorders.callback")
         and fax_connector.fax_entry(order.platform_id) is not None,
