@@ -28,7 +28,7 @@ async def run_callback(node, job: CallbackJob, link: PlatformLink, trunk: str) -
         headers={"X-Hotline-Session": job.ref, "X-Hotline-Callback": job.number},
     )
     if not await node.dial(agent):
-        await link.callback_progress(job.id, "failed", f"坐席话机未接听（{agent.failure}）")
+        await link.callback_progress(job.id, "failed", f"坐席话机未接听：{agent.failure}")
         return
     agent.player = Player(PAYLOAD_TYPE)
     agent.player.play(await node.audio(("tts", CALLING), PAYLOAD_TYPE))
@@ -50,7 +50,7 @@ async def run_callback(node, job: CallbackJob, link: PlatformLink, trunk: str) -
         return
     gave_up.cancel()
     if not dialing.result():
-        await link.callback_progress(job.id, "failed", f"来电人未接听（{citizen.failure}）")
+        await link.callback_progress(job.id, "failed", f"来电人未接听：{citizen.failure}")
         if agent.state == "answered":
             await agent.player.play(await node.audio(("tts", NO_ANSWER), PAYLOAD_TYPE))
             await node.leg_hangup(agent)

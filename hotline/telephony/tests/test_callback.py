@@ -89,7 +89,7 @@ def test_a_citizen_who_does_not_answer_is_reported_on_the_task(node, hotline, ma
     task = callback_task(hotline, "13966667777")
     services.callback_call(actor=agent, session=task)
     until(lambda: OutboundCall.objects.get().state == "failed", timeout=15)
-    assert OutboundCall.objects.get().result == "来电人未接听（486 Busy Here）"
+    assert OutboundCall.objects.get().result == "来电人未接听：486 Busy Here"
     node.phones.run(desk.wait_for(lambda m: getattr(m, "method", "") == "BYE", 15))
     assert not CallRecording.objects.exists()
 
