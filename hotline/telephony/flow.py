@@ -7,6 +7,7 @@ import logging
 from django.utils import timezone
 
 from . import recording
+from .ivr import CALLER_KINDS
 from .link import CallStatus, Flow, PlatformLink
 
 log = logging.getLogger("hotline.telephony.flow")
@@ -32,6 +33,10 @@ async def run_flow(call, flow: Flow, link: PlatformLink) -> None:
             name = step["next"]
         elif kind == "menu":
             name = await _menu(call, step)
+        elif kind == "caller":
+            kinds = await link.caller_kinds(flow.platform_id, call.caller)
+            name = next((step[k] for k in CALLER_KINDS if k in kinds and step.get(k)), None)
+            name = name or step["other"]
         elif kind == "hours":
             is_open = await link.is_open(flow.platform_id, step["queue"])
             name = step["open"] if is_open else step["closed"]

@@ -9,6 +9,10 @@ A flow is ``{"start": name, "nodes": {name: step}}``; each step has a ``type``:
   (saying ``invalid_text`` after a wrong key), then goes to ``fail``.
 * ``hours`` 服务时间分支 — ``open`` or ``closed`` by the hours of queue ``queue``
   (the queue's weekly hours and dated exceptions, as the ACD reads them).
+* ``caller`` 来电号码分支 — by the caller's number: ``black`` (黑名单), ``white``
+  (白名单), ``vip`` (重点来电人) or ``priority`` (a queue's 指定优先号码), the first that
+  applies and is given, else ``other``. (The queue step refuses blacklisted callers and
+  puts priority callers first by itself; this branch is for flows that treat them apart.)
 * ``queue`` 进入队列 — the call enters contact-center queue ``queue`` (its code); the
   caller hears music on hold (``hold``: ``tone``) and 排队通报 every ``announce_every``
   seconds (0: never). Refused out of hours with 留言，转回拨任务, the caller hears the
@@ -28,11 +32,13 @@ KINDS = {
     "play": ("播放", ("next",)),
     "menu": ("按键菜单", ("fail",)),
     "hours": ("服务时间分支", ("open", "closed")),
+    "caller": ("来电号码分支", ("other",)),
     "queue": ("进入队列", ()),
     "survey": ("满意度评价", ("next",)),
     "hangup": ("挂机", ()),
 }
 DIGITS = set("0123456789*#")
+CALLER_KINDS = ("black", "white", "vip", "priority")  # checked in this order
 MAX_NODES = 200
 
 
@@ -53,8 +59,9 @@ def check(start: str, nodes: dict, queue_codes: set[str]) -> None:
         for link in KINDS[kind][1]:
             if step.get(link) not in nodes:
                 raise Unprocessable(f"{where}的“{link}”指向不存在的节点", field="nodes")
-        if step.get("after") is not None and step["after"] not in nodes:
-            raise Unprocessable(f"{where}的“after”指向不存在的节点", field="nodes")
+        for optional in ("after", *(CALLER_KINDS if kind == "caller" else ())):
+            if step.get(optional) is not None and step[optional] not in nodes:
+                raise Unprocessable(f"{where}的“{optional}”指向不存在的节点", field="nodes")
         if kind in ("play", "survey") and not (step.get("text") or step.get("recording")):
             raise Unprocessable(f"{where}需要播放文本或录音", field="nodes")
         if kind == "menu":

@@ -95,6 +95,10 @@ class PlatformLink:
     async def flow_for(self, number: str) -> Flow | None:
         return await self._call(_flow_for, number)
 
+    async def caller_kinds(self, platform_id: int, number: str) -> set[str]:
+        """What the caller's number is to the platform: black, white, vip, priority."""
+        return await self._call(selectors.caller_kinds, platform_id, number)
+
     async def is_open(self, platform_id: int, queue_code: str) -> bool:
         return await self._call(_is_open, platform_id, queue_code)
 

@@ -113,3 +113,36 @@ def recordings_of_order(user, order) -> list:
     except NotFound:
         return []
     return list(session.recordings.select_related("agent").order_by("started_at"))
+
+
+def caller_kinds(platform_id: int, number: str) -> set[str]:
+    """The caller-number branch's facts (来电号码分支): on the black- or whitelist in force,
+    a VIP citizen's phone, one of a queue's designated priority numbers."""
+    from django.utils import timezone
+
+    from hotline.contact import acd
+    from hotline.contact.models import CitizenIdentity, IdentityKind, Queue
+    from hotline.core.models import Platform
+
+    if not number:
+        return set()
+    platform = Platform.objects.get(pk=platform_id)
+    now = timezone.now()
+    kinds = {
+        kind for kind in ("black", "white") if acd.listed(platform, "voice", number, kind, now)
+    }
+    if CitizenIdentity.objects.filter(
+        platform_id=platform_id,  # the identity lookup's own index
+        kind=IdentityKind.PHONE,
+        value=number,
+        profile__is_vip=True,
+    ).exists():
+        kinds.add("vip")
+    if any(
+        number in (numbers or [])
+        for numbers in Queue.objects.filter(platform_id=platform_id).values_list(
+            "priority_numbers", flat=True
+        )
+    ):
+        kinds.add("priority")
+    return kinds

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from hotline.contact import services as contact
-from hotline.contact.models import ContactFact, FactKind, Session
+from hotline.contact.models import (
+    CitizenIdentity,
+    CitizenProfile,
+    ContactFact,
+    FactKind,
+    Session,
+)
+from hotline.telephony import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -188,3 +195,45 @@ def test_sipp_an_outside_user_agent_completes_a_call(node, hotline, tmp_path):
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     until(lambda: not node.calls)
+
+
+def test_the_caller_number_branch_greets_a_vip_and_turns_a_blacklisted_number_away(
+    node, hotline, make_user
+):
+    services.ivr_flow_save(
+        actor=None,
+        platform=hotline.platform,
+        code="quick",
+        name="号码分支",
+        number="12345",
+        start="who",
+        nodes={
+            "who": {"type": "caller", "black": "refuse", "vip": "vip", "other": "queue"},
+            "vip": {"type": "play", "text": "尊敬的来电人您好", "next": "queue"},
+            "refuse": {"type": "hangup", "text": "很抱歉，暂时无法为您服务"},
+            "queue": {"type": "queue", "queue": "general"},
+        },
+    )
+    profile = CitizenProfile.objects.create(platform=hotline.platform, name="郑先生", is_vip=True)
+    CitizenIdentity.objects.create(
+        platform=hotline.platform, profile=profile, kind="phone", value="13900009999"
+    )
+    contact.list_add(
+        actor=None,
+        platform=hotline.platform,
+        kind="black",
+        identity_kind="phone",
+        value="13900006666",
+        reason="多次恶意骚扰",
+    )
+
+    vip = node.phone(number="13900009999")
+    assert node.phones.run(vip.call()).status_code == 200
+    until(lambda: Session.objects.filter(address="13900009999").exists(), timeout=10)
+
+    blocked = node.phone(number="13900006666")
+    assert node.phones.run(blocked.call()).status_code == 200
+    node.phones.run(blocked.wait_for(lambda m: getattr(m, "method", "") == "BYE", 15))
+    assert loud(blocked.heard())
+    assert not Session.objects.filter(address="13900006666").exists()  # never queued
+    node.phones.run(vip.bye())
