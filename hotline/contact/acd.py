@@ -963,6 +963,7 @@ def end_session(session_id: int, now, *, reason: str, actor_agent_id=None) -> in
         session.state = session_move(session.state, "end")
         session.ended_at = now
         session.end_reason = reason
+        session.held_at = None
         session.save()
         SessionLeg.objects.filter(session=session, ended_at__isnull=True).update(
             ended_at=now, end=SessionLeg.End.CLOSED

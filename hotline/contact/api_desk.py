@@ -96,6 +96,7 @@ class SessionBrief(Schema):
     created_at: dt.datetime
     first_response_at: dt.datetime | None
     response_target: int | None  # seconds (GB/T 33358: text 180, mail 86,400)
+    held_at: dt.datetime | None = Field(None, description="保持开始（语音通话保持中）")
 
 
 def _shown_address(channel_or_kind: str, value: str, phone_like: frozenset) -> str:
@@ -125,6 +126,7 @@ def _brief(s) -> dict:
         "created_at": s.created_at,
         "first_response_at": s.first_response_at,
         "response_target": FIRST_RESPONSE_TARGET_SECONDS.get(s.channel),
+        "held_at": s.held_at,
     }
 
 
@@ -358,6 +360,17 @@ def session_accept(request, session_id: int):
 def session_end(request, session_id: int):
     session = selectors.session_for(request.user, session_id)
     return _session_out(services.session_end(actor=request.user, session=session), request.user)
+
+
+class HoldIn(Schema):
+    on: bool = Field(..., description="true 保持，false 恢复通话")
+
+
+@router.post("/sessions/{session_id}/hold", response=SessionOut, summary="通话保持 / 恢复")
+def session_hold(request, session_id: int, payload: HoldIn):
+    session = selectors.session_for(request.user, session_id)
+    held = services.session_hold(actor=request.user, session=session, on=payload.on)
+    return _session_out(held, request.user)
 
 
 @router.post("/sessions/{session_id}/close", response=SessionOut, summary="填写会话小结并关闭")

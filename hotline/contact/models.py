@@ -460,6 +460,8 @@ class Session(models.Model):
     satisfaction_at = models.DateTimeField("评价时间", null=True, blank=True)
     # 邀请评价: the agent sent the satisfaction request while the session was active
     rating_requested_at = models.DateTimeField("邀请评价时间", null=True, blank=True)
+    # 保持: the caller hears music and the agent silence until retrieved (voice only)
+    held_at = models.DateTimeField("保持开始", null=True, blank=True)
     first_response_at = models.DateTimeField("首次响应时间", null=True, blank=True)
     channel_entry = models.ForeignKey(
         "ChannelEntry",

@@ -836,6 +836,25 @@ def voice_agent_hung_up(*, session: Session, agent: User, now=None) -> Session |
         return None
 
 
+def session_hold(*, actor: User, session: Session, on: bool, now=None) -> Session:
+    """保持 / 恢复通话: the caller hears music and the agent hears nothing until retrieved
+    (the media node follows within a second). Audited."""
+    now = now or timezone.now()
+    _own_session(actor, session)
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        if not locked.is_voice or locked.state != SessionState.ACTIVE:
+            raise Unprocessable("只有通话中的语音会话可以保持")
+        if bool(locked.held_at) == on:
+            return locked  # already so: pressing twice changes nothing
+        locked.held_at = now if on else None
+        locked.save(update_fields=["held_at"])
+        audit.record(
+            "contact.session.hold" if on else "contact.session.retrieve", locked, actor=actor
+        )
+    return locked
+
+
 def session_close(*, actor: User, session: Session, summary: str, now=None) -> Session:
     """会话小结: write the summary and close; the agent's wrap-up ends with its last one."""
     now = now or timezone.now()
@@ -930,6 +949,7 @@ def session_transfer(
         SessionLeg.objects.filter(session=locked, ended_at__isnull=True).update(
             ended_at=now, end=SessionLeg.End.TRANSFERRED, summary=summary, note=note[:200]
         )
+        locked.held_at = None  # the next agent takes the call live
         if to_agent is not None:
             locked.agent = to_agent
             locked.save()

@@ -9,6 +9,7 @@ from django.utils import timezone
 from . import recording
 from .ivr import CALLER_KINDS
 from .link import CallStatus, Flow, PlatformLink
+from .rtp import Player
 
 log = logging.getLogger("hotline.telephony.flow")
 
@@ -165,6 +166,7 @@ async def _wait_in_queue(call, flow: Flow, step: dict, link: PlatformLink) -> st
                     return None
                 continue
             status = await link.status(status.session_id)
+            _follow_hold(leg, status.held, music)
             if status.agent_id != leg.agent_id and call.alive:
                 # transferred on the desk (to a queue, an agent or the leader): this phone
                 # is done; the caller waits for the next one
@@ -191,6 +193,21 @@ async def _wait_in_queue(call, flow: Flow, step: dict, link: PlatformLink) -> st
         if due and status.waiting and status.announcement and call.leg is None:
             await call.say(status.announcement)
             next_announcement = loop.time() + every
+
+
+def _follow_hold(leg, held: bool, music: bytes) -> None:
+    """保持 / 恢复通话 as the agent set it on the desk."""
+    bridge = leg.bridge
+    if bridge is None or held == (bridge.hold_music is not None):
+        return
+    if held:
+        player = Player(leg.payload_type)
+        player.play(music, loop=True)
+        bridge.hold_music = player
+    else:
+        bridge.hold_music = None
+        bridge.a.inbox.clear()
+        bridge.b.inbox.clear()
 
 
 async def _pause(call) -> None:

@@ -14,7 +14,7 @@ import uuid
 from aiosipua.headers import parse_address
 
 from . import recording, sip
-from .rtp import Player, RtpStream
+from .rtp import SILENCE, Player, RtpStream
 
 
 class PhoneLeg:
@@ -79,13 +79,21 @@ class Bridge:
             recording.path_for(session_id, self.started, call_id), a.payload_type
         )
         self.closed = False
+        self.hold_music: Player | None = None  # 保持: ``a`` hears this, ``b`` silence
         for stream in (a, b):
             stream.inbox.clear()
             stream.keep_audio = True
 
     def exchange(self) -> None:
-        """One tick: each side hears what the other sent since the last one."""
+        """One tick: each side hears what the other sent since the last one — or, on hold,
+        the caller hears music, the agent silence, and neither is passed on or recorded."""
         from_a, from_b = self.a.take(), self.b.take()
+        if self.hold_music is not None:
+            silence = SILENCE[self.a.payload_type]
+            self.a.send(self.hold_music.frame())
+            self.b.send(silence)
+            self.recorder.add(silence, silence)
+            return
         self.b.send(from_a)
         self.a.send(from_b)
         self.recorder.add(from_a, from_b)

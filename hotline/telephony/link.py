@@ -52,6 +52,7 @@ class CallStatus:
     agent_id: int | None = None  # offered to or answered by
     agent_phone: str = ""  # the SIP address of that agent's phone, if it has one
     left_request: bool = False  # ended as a 回拨任务 (out of hours): the caller may leave a message
+    held: bool = False  # 保持: the agent put the caller on hold
 
     @property
     def waiting(self) -> bool:
@@ -197,7 +198,13 @@ def _status_of(session: Session, now: dt.datetime | None = None) -> CallStatus:
     notice = "" if state == SessionState.ACTIVE else selectors.last_notice(session)
     left_request = session.needs_callback and session.callback_at is None
     return CallStatus(
-        session.pk, state, notice=notice, ref=session.ref, left_request=left_request, **agent
+        session.pk,
+        state,
+        notice=notice,
+        ref=session.ref,
+        left_request=left_request,
+        held=session.held_at is not None,
+        **agent,
     )
 
 

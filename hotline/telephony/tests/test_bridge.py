@@ -4,6 +4,7 @@ the caller rates by key. A phone that refuses puts the call back in the queue; a
 who gives up while the phone rings stops the ringing; a transfer on the desk hangs up
 one phone and rings the next."""
 
+import asyncio
 import wave
 
 import numpy as np
@@ -12,6 +13,7 @@ from django.conf import settings
 
 from hotline.contact import services as contact
 from hotline.contact.models import AgentPresence, ContactFact, FactKind, Session
+from hotline.core.errors import Unprocessable
 from hotline.core.models import AuditEntry
 from hotline.telephony.models import CallRecording
 
@@ -94,8 +96,6 @@ def test_the_agent_picks_up_both_talk_the_call_is_recorded_and_rated(
 
 
 async def _talk(caller, desk):
-    import asyncio
-
     await asyncio.gather(
         speak(caller, tone(440, 1.5)), speak(desk, tone(1000, 1.5), desk.payload_type)
     )
@@ -167,7 +167,38 @@ def test_a_transfer_on_the_desk_hangs_up_one_phone_and_rings_the_next(node, hotl
 
 
 async def _speak_from(phone):
-    import asyncio
-
     await speak(phone, tone(1000, 1.2), phone.payload_type)
     await asyncio.sleep(0.3)
+
+
+def test_on_hold_the_caller_hears_music_and_the_agent_is_not_heard(node, hotline, make_user):
+    desk = node.agent_phone(answer_after=0.2)
+    agent = agent_with_phone(make_user, desk)
+    caller, session = into_queue(node, "13855556666")
+    until(lambda: Session.objects.get(pk=session.pk).state == "active")
+    node.phones.run(desk.acked.wait())
+
+    contact.session_hold(actor=agent, session=Session.objects.get(pk=session.pk), on=True)
+    assert AuditEntry.objects.filter(action="contact.session.hold", actor=agent).exists()
+    node.phones.run(asyncio.sleep(1.5))  # the node looks at the session every second
+    heard_by_caller, heard_by_agent = len(caller.audio), len(desk.audio)
+    node.phones.run(_talk(caller, desk), timeout=10)
+    on_hold = caller.heard(heard_by_caller)
+    assert loud(on_hold) and abs(dominant_frequency(on_hold) - 1000) > 50  # music, not the agent
+    assert not loud(desk.heard(heard_by_agent))  # the caller is not heard either
+
+    contact.session_hold(actor=agent, session=Session.objects.get(pk=session.pk), on=False)
+    node.phones.run(asyncio.sleep(1.5))
+    heard_by_caller = len(caller.audio)
+    node.phones.run(_talk(caller, desk), timeout=10)
+    assert abs(dominant_frequency(caller.heard(heard_by_caller)[-4000:]) - 1000) < 20
+    node.phones.run(caller.bye())
+
+
+def test_only_a_call_in_progress_can_be_held(hotline, make_user):
+    agent = make_user("agent", username="agent_hold", display_name="话务员韩梅")
+    chat = Session.objects.create(
+        ref="SYW9", platform=hotline.platform, channel="webchat", state="active", agent=agent
+    )
+    with pytest.raises(Unprocessable, match="只有通话中的语音会话可以保持"):
+        contact.session_hold(actor=agent, session=chat, on=True)

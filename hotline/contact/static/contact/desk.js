@@ -623,6 +623,10 @@
     $("cd-end").hidden = !active;
     $("cd-transfer-open").hidden = !active;
     var text = b.channel !== "voice";
+    var hold = $("cd-hold");
+    hold.hidden = !active || text;
+    hold.querySelector("span").textContent = b.held_at ? "恢复通话" : "保持";
+    hold.classList.toggle("active", Boolean(b.held_at));
     $("cd-invite-open").hidden = !active || !text;
     renderRate(tab);
     renderParty(tab);
@@ -792,6 +796,22 @@
     } catch (error) {
       failed(error);
       scheduleRefresh(0);
+    } finally {
+      this.disabled = false;
+    }
+  });
+
+  // 保持 / 恢复通话 (voice): the media node plays the caller music meanwhile
+  $("cd-hold").addEventListener("click", async function () {
+    var tab = tabs[activeId];
+    if (!tab) return;
+    this.disabled = true;
+    try {
+      var on = !tab.brief.held_at;
+      applySession(tab, await api("POST", "sessions/" + tab.id + "/hold", { on: on }));
+      toast(on ? "通话已保持，来电人正在听等待音乐" : "已恢复通话", "ok");
+    } catch (error) {
+      failed(error);
     } finally {
       this.disabled = false;
     }
