@@ -1,5 +1,6 @@
 """Every write of the voice app: IVR flows (audited), call recordings and callbacks."""
 
+import datetime as dt
 import pathlib
 
 from django.conf import settings
@@ -198,3 +199,35 @@ def node_heartbeat(
         ),
     )
     return status
+
+
+CLAIM_WITHIN = dt.timedelta(seconds=60)  # a callback no node takes by then: none can
+CALLBACK_AT_MOST = dt.timedelta(hours=2)  # no callback lasts this long
+
+
+def callbacks_sweep(now=None) -> dict:
+    """Callbacks nobody will finish (worker, every minute): one no node took (none runs
+    with a trunk), one whose node went silent or stopped, one open for hours. Each is
+    ended with the reason, so the task shows it and the agent may dial again."""
+    now = now or timezone.now()
+    counts = {"unclaimed": 0, "node_lost": 0, "too_long": 0}
+    alive = {
+        status.name
+        for status in MediaNodeStatus.objects.filter(stopped_at__isnull=True)
+        if (now - status.last_seen).total_seconds() <= selectors.SILENT_AFTER
+    }
+    for call in OutboundCall.objects.filter(state__in=OutboundCall.OPEN):
+        if call.created_at < now - CALLBACK_AT_MOST:
+            state, reason, key = OutboundCall.State.ENDED, "通话超时，已结束", "too_long"
+        elif call.state == OutboundCall.State.REQUESTED:
+            if call.created_at > now - CLAIM_WITHIN:
+                continue
+            state, key = OutboundCall.State.FAILED, "unclaimed"
+            reason = "没有可外呼的媒体节点（需以 --trunk 启动）"
+        elif call.node not in alive:
+            state, reason, key = OutboundCall.State.FAILED, "媒体节点中断", "node_lost"
+        else:
+            continue
+        callback_progress(call_id=call.pk, state=state, result=reason, now=now)
+        counts[key] += 1
+    return counts

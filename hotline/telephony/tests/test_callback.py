@@ -5,19 +5,21 @@ and bad requests are refused in Chinese. Out of hours, a caller leaves a voice m
 on the callback task."""
 
 import asyncio
+import datetime as dt
 import wave
 
 import numpy as np
 import pytest
 from django.conf import settings
 from django.contrib.messages import get_messages
+from django.utils import timezone
 
 from hotline.contact import services as contact
 from hotline.contact.models import Session
 from hotline.core.errors import Conflict, Unprocessable
 from hotline.core.models import AuditEntry
 from hotline.telephony import services
-from hotline.telephony.models import CallRecording, OutboundCall
+from hotline.telephony.models import CallRecording, MediaNodeStatus, OutboundCall
 
 from .phone import dominant_frequency, speak, tone
 from .test_bridge import agent_with_phone
@@ -165,3 +167,45 @@ def _beeped(phone) -> bool:
     """The 1 kHz beep was heard (the last half second of what came in)."""
     heard = phone.heard()
     return len(heard) > 4000 and abs(dominant_frequency(heard[-4000:]) - 1000) < 20
+
+
+def test_callbacks_nobody_will_finish_are_ended_with_the_reason(hotline, make_user):
+    """No node with a trunk takes it within a minute; its node went silent; hours old."""
+    agent = make_user("agent", username="agent_sweep", display_name="话务员何平")
+    task = callback_task(hotline)
+    now = timezone.now()
+
+    def call(state, minutes_ago, node=""):
+        return OutboundCall.objects.create(
+            platform=hotline.platform,
+            session=task,
+            agent=agent,
+            number=task.address,
+            caller_id="12345",
+            state=state,
+            node=node,
+            created_at=now - dt.timedelta(minutes=minutes_ago),
+        )
+
+    MediaNodeStatus.objects.create(
+        name="alive:5080", address="10.0.0.1:5080", started_at=now, last_seen=now
+    )
+    MediaNodeStatus.objects.create(
+        name="silent:5080",
+        address="10.0.0.2:5080",
+        started_at=now,
+        last_seen=now - dt.timedelta(minutes=3),
+    )
+    fresh = call("requested", 0)
+    unclaimed = call("requested", 2)
+    lost = call("connected", 5, node="silent:5080")
+    talking = call("connected", 5, node="alive:5080")
+    ancient = call("connected", 180, node="alive:5080")
+
+    assert services.callbacks_sweep(now) == {"unclaimed": 1, "node_lost": 1, "too_long": 1}
+    states = {c.pk: (c.state, c.result) for c in OutboundCall.objects.all()}
+    assert states[fresh.pk] == ("requested", "")
+    assert states[unclaimed.pk] == ("failed", "没有可外呼的媒体节点（需以 --trunk 启动）")
+    assert states[lost.pk] == ("failed", "媒体节点中断")
+    assert states[talking.pk] == ("connected", "")
+    assert states[ancient.pk] == ("ended", "通话超时，已结束")

@@ -1,0 +1,17 @@
+"""The voice app's worker task: callbacks nobody will finish are ended (every minute)."""
+
+import logging
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from . import services
+
+log = logging.getLogger(__name__)
+
+
+@db_periodic_task(crontab(minute="*"))
+def callbacks_sweep():
+    counts = services.callbacks_sweep()
+    if any(counts.values()):
+        log.info("电话回拨清理：%s", counts)
