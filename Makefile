@@ -42,7 +42,8 @@ test-fast: install-test
 
 ## make bench — measure speed targets, write docs/benchmarks.md (with DATABASE_URL set to
 ## PostgreSQL also issue 3's targets at 1,000,000 orders, in its own database hotline_bench1m;
-## the contact center's: routing decisions and a compressed hour of web chat, BENCH_CONTACT_*)
+## the contact center's: routing decisions and a compressed hour of web chat, BENCH_CONTACT_*;
+## voice: bridged and recorded calls through a `hotline medianode` process, BENCH_VOICE_*)
 bench: install-test
 	HOTLINE_VAR_DIR=$(CURDIR)/var/bench $(BIN)/python scripts/bench.py
 	@case "$$DATABASE_URL" in \
@@ -51,6 +52,7 @@ bench: install-test
 	esac
 	HOTLINE_VAR_DIR=$(CURDIR)/var/bench/kb $(BIN)/python scripts/bench_kb.py
 	HOTLINE_VAR_DIR=$(CURDIR)/var/bench/contact $(BIN)/python scripts/bench_contact.py
+	HOTLINE_VAR_DIR=$(CURDIR)/var/bench/voice $(BIN)/python scripts/bench_voice.py
 
 ## make screenshots — pages of every demo role, into docs/screenshots/
 screenshots: install-test

@@ -1,0 +1,241 @@
+"""语音基准 (part of ``make bench``): N callers into the media node, each bridged to an
+agent's desk phone, both sides talking the whole time, every call recorded.
+
+The node runs as ``hotline medianode`` in a process of its own (its CPU and memory are
+read from /proc); the callers and the desk phones are real SIP/RTP user agents in this
+process (the voice tests' phones). What is measured: the node's CPU for N bridged and
+recorded calls, whether each side gets its 50 packets a second without gaps, and that
+every call's recording is filed.
+"""
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("HOTLINE_VAR_DIR", str(ROOT / "var" / "bench" / "voice"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings")
+sys.path.insert(0, str(ROOT))
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from hotline.contact import services as contact  # noqa: E402
+from hotline.contact.models import AgentPresence, Queue, Session  # noqa: E402
+from hotline.core import audit  # noqa: E402
+from hotline.core import services as core_services  # noqa: E402
+from hotline.core.models import Platform, User  # noqa: E402
+from hotline.telephony import services as voice  # noqa: E402
+from hotline.telephony.models import CallRecording  # noqa: E402
+from hotline.telephony.tests.phone import AgentPhone, Phone, speak, tone  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from benchlib import Results, machine, pct, write_section  # noqa: E402
+
+CALLS = int(os.environ.get("BENCH_VOICE_CALLS", "60"))
+TALK = float(os.environ.get("BENCH_VOICE_SECONDS", "20"))
+PORT = int(os.environ.get("BENCH_VOICE_PORT", "15590"))
+NUMBER = "12399"
+RESULTS = Results()
+
+
+class TimedPhone(Phone):
+    """A caller that notes when each RTP packet arrives."""
+
+    def _on_rtp(self, data, addr):
+        super()._on_rtp(data, addr)
+        self.arrivals = getattr(self, "arrivals", [])
+        self.arrivals.append(time.monotonic())
+
+
+class Loop:
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+
+    def run(self, coroutine, timeout: float = 120):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def all(self, coroutines, timeout: float = 120):
+        """Run ``coroutines`` together on the loop; their results."""
+
+        async def together():
+            return await asyncio.gather(*coroutines)
+
+        return self.run(together(), timeout)
+
+
+def setup() -> tuple[Platform, list[User]]:
+    call_command("migrate", interactive=False, verbosity=0)
+    platform = Platform.objects.filter(code="VOBENCH").first() or core_services.platform_create(
+        actor=None, code="VOBENCH", name="语音压测平台", level=Platform.Level.CITY
+    )
+    if not Queue.objects.filter(platform=platform, code="general").exists():
+        contact.queue_create(actor=None, platform=platform, code="general", name="综合咨询")
+    voice.ivr_flow_save(
+        actor=None,
+        platform=platform,
+        code="bench",
+        name="压测流程",
+        number=NUMBER,
+        start="queue",
+        nodes={"queue": {"type": "queue", "queue": "general", "announce_every": 0}},
+    )
+    names = [f"vob_agent_{i:03d}" for i in range(1, CALLS + 1)]
+    missing = [n for n in names if not User.objects.filter(username=n).exists()]
+    if missing:
+        made = core_services.user_create_many(
+            actor=None,
+            accounts=[
+                {"username": n, "display_name": f"语音压测{n[-3:]}", "platform": platform}
+                for n in missing
+            ],
+            password=core_services.generate_password(16),
+            must_change_password=False,
+        )
+        for user in made:
+            core_services.role_assign(actor=None, user=user, role="agent")
+            user.forget_cached_rights()
+    agents = list(User.objects.filter(username__in=names).order_by("username"))
+    for session in Session.objects.filter(platform=platform, state__in=["active", "wrap_up"]):
+        agent = session.agent
+        if session.state == "active":
+            session = contact.session_end(actor=agent, session=session)
+        contact.session_close(actor=agent, session=session, summary="压测结束")
+    for session in Session.objects.filter(
+        platform=platform, state__in=["new", "queued", "offered"]
+    ):
+        contact.contact_abandon(session=session)
+    for presence in AgentPresence.objects.filter(agent__in=agents).exclude(presence="signed_out"):
+        contact.agent_sign_out(actor=presence.agent)
+    return platform, agents
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def until(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"压测失败：{what}")
+
+
+def main() -> None:
+    platform, agents = setup()
+    vendor = connection.vendor
+    phones = Loop()
+    desks = [phones.run(AgentPhone(answer_after=0.1).open()) for _ in agents]
+    for agent, desk in zip(agents, desks, strict=True):
+        contact.agent_settings_update(actor=agent, phone_uri=desk.uri, wrap_up_enabled=False)
+        contact.agent_sign_in(actor=agent, ready=True)
+    low = 32000
+    node = subprocess.Popen(
+        [sys.executable, "-m", "hotline.cli", "medianode", "--host", "127.0.0.1"]
+        + ["--port", str(PORT), "--rtp", f"{low}-{low + 4 * CALLS + 100}"],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(4)  # Django and the node's sockets
+        callers = [phones.run(TimedPhone(PORT, number=f"139{i:08d}").open()) for i in range(CALLS)]
+        before = CallRecording.objects.count()
+        started = time.monotonic()
+        phones.all([c.call(NUMBER) for c in callers])
+        until(
+            lambda: Session.objects.filter(platform=platform, state="active").count() >= CALLS,
+            60,
+            "未能全部接通",
+        )
+        connected = time.monotonic() - started
+        phones.all([d.acked.wait() for d in desks])
+        time.sleep(1)
+        marks = [len(getattr(c, "arrivals", [])) for c in callers]
+        cpu0, t0 = cpu_seconds(node.pid), time.monotonic()
+        talking = [speak(c, tone(440, TALK)) for c in callers]
+        talking += [speak(d, tone(1000, TALK), d.payload_type) for d in desks]
+        phones.all(talking, timeout=TALK * 3 + 30)
+        cpu1, t1 = cpu_seconds(node.pid), time.monotonic()
+        rss = rss_mib(node.pid)
+        window = t1 - t0
+        rates, gaps = [], []
+        for caller, mark in zip(callers, marks, strict=True):
+            times = caller.arrivals[mark:]
+            rates.append(len(times) / window)
+            gaps += [(b - a) * 1000 for a, b in zip(times, times[1:], strict=False)]
+        phones.all([c.bye() for c in callers])
+        until(lambda: CallRecording.objects.count() - before >= CALLS, 30, "录音未全部归档")
+        saved = list(CallRecording.objects.order_by("-pk")[:CALLS])
+    finally:
+        node.send_signal(signal.SIGINT)
+        try:
+            node.wait(20)
+        except subprocess.TimeoutExpired:
+            node.kill()
+    load = os.getloadavg()[0]
+    share = (cpu1 - cpu0) / window * 100
+    RESULTS.note(
+        f"[{vendor}] {CALLS} 路来电同时接通坐席话机并录音（双方持续讲话 {window:.0f} 秒）：媒体节点 CPU",
+        f"单核的 {share:.1f}%（每路 {share / CALLS:.2f}%），内存 RSS {rss:.0f} MiB",
+    )
+    RESULTS.note(
+        f"[{vendor}] 每路来电人每秒收到的 RTP 包（应为 50）",
+        f"最少 {min(rates):.1f}，p50 {pct(rates, 50):.1f}",
+        "≥ 49",
+        min(rates) >= 49,
+    )
+    RESULTS.note(
+        f"[{vendor}] 来电人侧包间隔",
+        f"p50 {pct(gaps, 50):.1f} ms，p99 {pct(gaps, 99):.1f} ms，最大 {max(gaps):.1f} ms",
+        "p99 < 40 ms",
+        pct(gaps, 99) < 40,
+    )
+    RESULTS.note(
+        f"[{vendor}] {CALLS} 路全部接通用时（呼入 → 排队 → 坐席话机振铃、摘机 → 桥接）",
+        f"{connected:.1f} 秒",
+    )
+    RESULTS.note(
+        f"[{vendor}] 通话录音归档",
+        f"{len(saved)} 个，每个约 {pct([r.seconds for r in saved], 50):.1f} 秒（双声道 WAV）",
+        f"{CALLS} 个",
+        len(saved) == CALLS,
+    )
+    lines = [
+        f"## voice-{vendor} — 语音媒体节点 — {dt.datetime.now():%Y-%m-%d %H:%M}（北京时间）",
+        "",
+        "由 `scripts/bench_voice.py`（`make bench` 的一部分）生成：媒体节点以 `hotline medianode` "
+        "独立进程运行（CPU、内存读自 /proc）；来电人与坐席话机是本进程内真实的 SIP/RTP 终端"
+        "（语音测试所用的话机），经环回地址通话。",
+        "",
+        f"机器：{machine()}；结束时 1 分钟平均负载 {load:.1f}",
+        "",
+        *RESULTS.table(),
+    ]
+    write_section(ROOT / "docs" / "benchmarks.md", f"voice-{vendor}", lines)
+
+
+if __name__ == "__main__":
+    with audit.origin(channel="cli"):
+        main()
