@@ -651,6 +651,20 @@ def _score_item(item: Item, facts: Facts) -> ItemScore:
         return _no_data(item, prefix + _describe(rule, unit, noun, item))
     value_text = format_value(value, unit, noun)
     base = _d(item.points)
+
+    def scored(points: Decimal, text: str, met: bool | None = None) -> ItemScore:
+        return ItemScore(
+            item.code,
+            item.name,
+            item.group,
+            nominal,
+            value,
+            value_text,
+            _round2(points),
+            text,
+            met=met,
+        )
+
     if isinstance(rule, Linear):
         raw, words, met = _linear(item, rule, value, unit, noun, base)
         points = _bound(raw, item)
@@ -661,26 +675,14 @@ def _score_item(item: Item, facts: Facts) -> ItemScore:
             text += f"扣完为止，得 {_num(points)} 分"
         else:
             text += _outcome(points - base, points)
-        return ItemScore(
-            item.code,
-            item.name,
-            item.group,
-            nominal,
-            value,
-            value_text,
-            _round2(points),
-            text,
-            met=met,
-        )
+        return scored(points, text, met)
     if isinstance(rule, Proportional):
         points = _bound(base * _d(min(max(value, 0.0), 1.0)), item)
         text = (
             f"得分 = 分值 {_num(base)} × {_measure_name(measure)}；"
             f"实际 {value_text} → 得 {_num(_round2(points))} 分"
         )
-        return ItemScore(
-            item.code, item.name, item.group, nominal, value, value_text, _round2(points), text
-        )
+        return scored(points, text)
     if isinstance(rule, PassFail):
         met = value >= rule.target if rule.higher_is_better else value <= rule.target
         sign = "≥" if rule.higher_is_better else "≤"
@@ -689,17 +691,7 @@ def _score_item(item: Item, facts: Facts) -> ItemScore:
             f"目标 {sign}{_size_text(rule.target, unit, noun)}，达标得 {_num(base)} 分，未达标不得分；"
             f"实际 {value_text} → {'达标' if met else '未达标'}，得 {_num(points)} 分"
         )
-        return ItemScore(
-            item.code,
-            item.name,
-            item.group,
-            nominal,
-            value,
-            value_text,
-            _round2(points),
-            text,
-            met=met,
-        )
+        return scored(points, text, met)
     raise TypeError(f"unknown rule {rule!r}")
 
 
