@@ -29,6 +29,7 @@ from .groups.api import router as groups_router
 from .knowledge.api_articles import router as kb_articles_router
 from .knowledge.api_corrections import router as kb_corrections_router
 from .knowledge.api_search import router as kb_search_router
+from .telephony.api import router as voice_router
 from .workorders.api import router as workorders_router
 
 
@@ -147,3 +148,4 @@ api.add_router("/", analytics_hot_router)
 api.add_router("/", analytics_assess_router)
 api.add_router("/", analytics_wall_router)
 api.add_router("/", analytics_reports_router)
+api.add_router("/voice/", voice_router)

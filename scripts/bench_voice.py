@@ -1,15 +1,19 @@
-"""语音基准 (part of ``make bench``): N callers into the media node, each bridged to an
-agent's desk phone, both sides talking the whole time, every call recorded.
+"""语音基准 (part of ``make bench``): first M callers at once in an IVR menu, each pressing
+a key when the menu has been read (key-to-prompt latency, call set-up rate); then N
+callers, each bridged to an agent's desk phone, both sides talking the whole time, every
+call recorded.
 
 The node runs as ``hotline medianode`` in a process of its own (its CPU and memory are
 read from /proc); the callers and the desk phones are real SIP/RTP user agents in this
-process (the voice tests' phones). What is measured: the node's CPU for N bridged and
-recorded calls, whether each side gets its 50 packets a second without gaps, and that
-every call's recording is filed.
+process (the voice tests' phones). What is measured: the latency from a key to the next
+prompt's first sound, the node's CPU for N bridged and recorded calls, whether each side
+gets its 50 packets a second without gaps, that every call's recording is filed — and,
+from the CPU a call costs, how many nodes Sanya's 210 trunk lines need.
 """
 
 import asyncio
 import datetime as dt
+import math
 import os
 import signal
 import subprocess
@@ -35,6 +39,7 @@ from hotline.contact.models import AgentPresence, Queue, Session  # noqa: E402
 from hotline.core import audit  # noqa: E402
 from hotline.core import services as core_services  # noqa: E402
 from hotline.core.models import Platform, User  # noqa: E402
+from hotline.telephony import prompts  # noqa: E402
 from hotline.telephony import services as voice  # noqa: E402
 from hotline.telephony.models import CallRecording  # noqa: E402
 from hotline.telephony.tests.phone import AgentPhone, Phone, speak, tone  # noqa: E402
@@ -42,10 +47,14 @@ from hotline.telephony.tests.phone import AgentPhone, Phone, speak, tone  # noqa
 sys.path.insert(0, str(ROOT / "scripts"))
 from benchlib import Results, machine, pct, write_section  # noqa: E402
 
-CALLS = int(os.environ.get("BENCH_VOICE_CALLS", "60"))
+CALLS = int(os.environ.get("BENCH_VOICE_CALLS", "100"))
+IVR_CALLS = int(os.environ.get("BENCH_VOICE_IVR_CALLS", "50"))
 TALK = float(os.environ.get("BENCH_VOICE_SECONDS", "20"))
 PORT = int(os.environ.get("BENCH_VOICE_PORT", "15590"))
 NUMBER = "12399"
+IVR_NUMBER = "12398"
+SANYA_TRUNK_LINES = 210  # seed 004 §(二)
+NODE_BUDGET = 80  # % of its core a node is planned to use at most, for headroom
 RESULTS = Results()
 
 
@@ -91,6 +100,26 @@ def setup() -> tuple[Platform, list[User]]:
         start="queue",
         nodes={"queue": {"type": "queue", "queue": "general", "announce_every": 0}},
     )
+    voice.ivr_flow_save(
+        actor=None,
+        platform=platform,
+        code="bench_menu",
+        name="压测按键流程",
+        number=IVR_NUMBER,
+        start="menu",
+        nodes={
+            "menu": {
+                "type": "menu",
+                "text": "查询请按1。",
+                "keys": {"1": "info"},
+                "timeout": 30,
+                "retries": 0,
+                "fail": "bye",
+            },
+            "info": {"type": "play", "text": "您好，这是按键后的提示音。", "next": "bye"},
+            "bye": {"type": "hangup"},
+        },
+    )
     names = [f"vob_agent_{i:03d}" for i in range(1, CALLS + 1)]
     missing = [n for n in names if not User.objects.filter(username=n).exists()]
     if missing:
@@ -133,6 +162,36 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def _loud(payload: bytes) -> bool:
+    samples = prompts.decode(payload, 0).astype("float64")
+    return len(samples) > 0 and float((samples**2).mean()) ** 0.5 > 300
+
+
+async def key_to_prompt(caller: "TimedPhone") -> float:
+    """Seconds from a key (pressed once the menu has been read) to the next prompt's first
+    sound, as the caller hears it."""
+    await caller.call(IVR_NUMBER)
+    heard, last_loud, index = False, 0.0, 0
+    while not heard or time.monotonic() - last_loud < 0.5:  # the menu, then 0.5 s quiet
+        await asyncio.sleep(0.02)
+        for position in range(index, len(caller.audio)):
+            if _loud(caller.audio[position][1]):
+                heard, last_loud = True, caller.arrivals[position]
+        index = len(caller.audio)
+    mark, pressed = len(caller.audio), time.monotonic()
+    asyncio.ensure_future(caller.press("1"))
+    deadline = pressed + 5
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
+        for position in range(mark, len(caller.audio)):
+            if _loud(caller.audio[position][1]):
+                await caller.bye()
+                return caller.arrivals[position] - pressed
+        mark = max(mark, len(caller.audio) - 1)
+    await caller.bye()
+    return float("inf")
+
+
 def until(condition, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -153,13 +212,26 @@ def main() -> None:
     low = 32000
     node = subprocess.Popen(
         [sys.executable, "-m", "hotline.cli", "medianode", "--host", "127.0.0.1"]
-        + ["--port", str(PORT), "--rtp", f"{low}-{low + 4 * CALLS + 100}"],
+        + ["--port", str(PORT), "--rtp", f"{low}-{low + 4 * (CALLS + IVR_CALLS) + 100}"],
         env=os.environ.copy(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         time.sleep(4)  # Django and the node's sockets
+        # IVR: one caller first renders the prompts (espeak-ng), then IVR_CALLS at once
+        phones.run(key_to_prompt(phones.run(TimedPhone(PORT, number="13700000000").open())))
+        menu_callers = [
+            phones.run(TimedPhone(PORT, number=f"137{i:08d}").open()) for i in range(IVR_CALLS)
+        ]
+        set_up = time.monotonic()
+        phones.all([c.call(IVR_NUMBER) for c in menu_callers])
+        set_up = time.monotonic() - set_up
+        phones.all([c.bye() for c in menu_callers])
+        menu_callers = [
+            phones.run(TimedPhone(PORT, number=f"136{i:08d}").open()) for i in range(IVR_CALLS)
+        ]
+        latencies = [s * 1000 for s in phones.all([key_to_prompt(c) for c in menu_callers])]
         callers = [phones.run(TimedPhone(PORT, number=f"139{i:08d}").open()) for i in range(CALLS)]
         before = CallRecording.objects.count()
         started = time.monotonic()
@@ -196,6 +268,18 @@ def main() -> None:
             node.kill()
     load = os.getloadavg()[0]
     share = (cpu1 - cpu0) / window * 100
+    answered = [x for x in latencies if x != float("inf")]
+    RESULTS.note(
+        f"[{vendor}] IVR 按键响应：{IVR_CALLS} 路同时在菜单中，菜单读完后按 1 → 下一段提示音的第一个有声包",
+        f"p50 {pct(answered, 50):.0f} ms，p95 {pct(answered, 95):.0f} ms，最大 {max(answered):.0f} ms"
+        f"（{len(answered)}/{IVR_CALLS} 路）",
+        "p95 < 200 ms",
+        len(answered) == IVR_CALLS and pct(answered, 95) < 200,
+    )
+    RESULTS.note(
+        f"[{vendor}] 呼叫建立：{IVR_CALLS} 个 INVITE 同时到达 → 全部 200 OK（含查流程）",
+        f"{set_up:.2f} 秒，即 {IVR_CALLS / set_up:.0f} 路/秒",
+    )
     RESULTS.note(
         f"[{vendor}] {CALLS} 路来电同时接通坐席话机并录音（双方持续讲话 {window:.0f} 秒）：媒体节点 CPU",
         f"单核的 {share:.1f}%（每路 {share / CALLS:.2f}%），内存 RSS {rss:.0f} MiB",
@@ -215,6 +299,13 @@ def main() -> None:
     RESULTS.note(
         f"[{vendor}] {CALLS} 路全部接通用时（呼入 → 排队 → 坐席话机振铃、摘机 → 桥接）",
         f"{connected:.1f} 秒",
+    )
+    per_node = math.floor(NODE_BUDGET / (share / CALLS))
+    RESULTS.note(
+        f"三亚 {SANYA_TRUNK_LINES} 条中继线路全部接通并录音所需媒体节点（每个节点进程占一核，按实测每路 CPU、"
+        f"单核用到 {NODE_BUDGET}% 计）",
+        f"每个节点约 {per_node} 路 → {math.ceil(SANYA_TRUNK_LINES / per_node)} 个节点"
+        f"（{math.ceil(math.ceil(SANYA_TRUNK_LINES / per_node) / 2)} 台 2 核服务器）",
     )
     RESULTS.note(
         f"[{vendor}] 通话录音归档",

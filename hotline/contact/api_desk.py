@@ -34,6 +34,8 @@ from hotline.core.errors import NotFound, Unprocessable
 from hotline.core.masking import mask_phone
 from hotline.core.models import User
 from hotline.core.services import require
+from hotline.telephony import selectors as voice
+from hotline.telephony.api import PartyOut, party_payload
 
 from . import live, selectors, services
 from .lifecycle import NOT_READY_REASONS, agent_state_label
@@ -186,6 +188,7 @@ class SessionOut(SessionBrief):
     messages: list[MessageOut]
     legs: list[LegOut]
     recordings: list[RecordingOut]
+    parties: list[PartyOut] = Field(..., description="通话加入方：班长监听、12345–110 联动")
 
 
 class DeskOut(Schema):
@@ -318,6 +321,7 @@ def _session_out(session, user=None) -> dict:
             }
             for r in history["recordings"]
         ],
+        "parties": [party_payload(p) for p in voice.parties_of(session, user)],
     }
 
 

@@ -502,6 +502,8 @@ class Session(models.Model):
         """Why the session is a 回拨任务."""
         if self.end_reason == "max_wait":
             return "排队超时"
+        if self.end_reason == "citizen" and not self.answered_at:
+            return "漏接回拨"  # hung up while waiting
         if self.answered_at:
             return "满意度回访"  # answered on a channel that carries no rating (fax)
         return "非服务时间留言"

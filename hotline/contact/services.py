@@ -555,6 +555,7 @@ def contact_abandon(*, session: Session, now=None) -> Session:
         waited_from = entry.first_entered_at if entry else locked.created_at
         locked.ended_at = locked.closed_at = now
         locked.end_reason = "citizen"
+        locked.needs_callback = _missed_call(locked, (now - waited_from).total_seconds())
         offered = locked.agent_id
         locked.save()
         QueueEntry.objects.filter(session=locked).delete()
@@ -574,6 +575,22 @@ def contact_abandon(*, session: Session, now=None) -> Session:
     if agent_id:
         acd.agent_freed(agent_id, now=now)
     return locked
+
+
+MISSED_CALL_WAIT = 5  # seconds: a caller gone sooner most likely misdialled
+
+
+def _missed_call(session: Session, waited: float) -> bool:
+    """漏接回拨 (国办函〔2025〕66号): a caller who hung up while waiting for an agent
+    becomes a 回拨任务 — unless gone within seconds, or the number already has one open."""
+    if not session.is_voice or waited < MISSED_CALL_WAIT or not session.address.isdigit():
+        return False
+    return not Session.objects.filter(
+        platform_id=session.platform_id,
+        channel=session.channel,
+        address=session.address,
+        needs_callback=True,
+    ).exists()
 
 
 def contact_rate(*, session: Session, satisfaction: str, now=None) -> Session:
@@ -711,11 +728,7 @@ def agent_settings_update(
     if after_wrap_up is not None and after_wrap_up not in AfterWrapUp.values:
         raise Unprocessable("整理后状态须为自动示闲或自动示忙", field="after_wrap_up")
     if phone_uri is not None:
-        phone_uri = phone_uri.strip()
-        if phone_uri and not PHONE_URI.fullmatch(phone_uri):
-            raise Unprocessable(
-                "坐席话机须为 SIP 地址，如 sip:8001@10.0.0.21:5060", field="phone_uri"
-            )
+        phone_uri = _checked_phone(phone_uri)
     presence_of(agent)
     with transaction.atomic():
         presence = AgentPresence.objects.select_for_update().get(agent=agent)
@@ -756,13 +769,42 @@ def agent_settings_update(
 
 # sip:user@host[:port] — what a desk phone or softphone registers as (no transport params:
 # the node speaks UDP)
+def _checked_phone(phone_uri: str) -> str:
+    phone_uri = phone_uri.strip()
+    if phone_uri and not PHONE_URI.fullmatch(phone_uri):
+        raise Unprocessable("坐席话机须为 SIP 地址，如 sip:8001@10.0.0.21:5060", field="phone_uri")
+    return phone_uri
+
+
+def phone_set(*, actor: User, phone_uri: str) -> AgentPresence:
+    """坐席话机 of whoever takes or places calls: an agent (also in 状态设置) or a 回访员 who
+    calls citizens from the 回访台. Audited."""
+    if not (actor.can("contact.handle") or actor.can("workorders.callback")):
+        raise Forbidden("您没有接听或外呼电话的权限")
+    phone_uri = _checked_phone(phone_uri)
+    presence_of(actor)
+    with transaction.atomic():
+        presence = AgentPresence.objects.select_for_update().get(agent=actor)
+        before = audit.snapshot(presence, ["phone_uri"])
+        presence.phone_uri = phone_uri
+        presence.save(update_fields=["phone_uri"])
+        audit.record(
+            "contact.agent.settings",
+            actor,
+            before=before,
+            after=audit.snapshot(presence, ["phone_uri"]),
+            actor=actor,
+        )
+    return presence
+
+
 PHONE_URI = re.compile(r"sips?:[A-Za-z0-9._~+-]+@[A-Za-z0-9.-]+(:\d{1,5})?")
 
 
 # --- sessions (the agent's verbs) -------------------------------------------------------------------
 
 
-def _own_session(actor: User, session: Session) -> None:
+def own_session_check(actor: User, session: Session) -> None:
     require(actor, "contact.handle")
     if session.agent_id != actor.pk and not actor.can("contact.supervise"):
         raise Forbidden("这不是您接待的会话")
@@ -796,7 +838,7 @@ def session_end(*, actor: User | None, session: Session, now=None) -> Session:
     in (or barged in) is out."""
     now = now or timezone.now()
     if actor is not None:
-        _own_session(actor, session)
+        own_session_check(actor, session)
     with transaction.atomic():
         agent_id = acd.end_session(session.pk, now, reason="agent" if actor else "citizen")
     if actor is not None:
@@ -840,7 +882,7 @@ def session_hold(*, actor: User, session: Session, on: bool, now=None) -> Sessio
     """保持 / 恢复通话: the caller hears music and the agent hears nothing until retrieved
     (the media node follows within a second). Audited."""
     now = now or timezone.now()
-    _own_session(actor, session)
+    own_session_check(actor, session)
     with transaction.atomic():
         locked = Session.objects.select_for_update().get(pk=session.pk)
         if not locked.is_voice or locked.state != SessionState.ACTIVE:
@@ -858,7 +900,7 @@ def session_hold(*, actor: User, session: Session, on: bool, now=None) -> Sessio
 def session_close(*, actor: User, session: Session, summary: str, now=None) -> Session:
     """会话小结: write the summary and close; the agent's wrap-up ends with its last one."""
     now = now or timezone.now()
-    _own_session(actor, session)
+    own_session_check(actor, session)
     summary = (summary or "").strip()
     if not summary:
         raise Unprocessable("请填写会话小结", field="summary")
@@ -900,7 +942,7 @@ def session_transfer(
     so the next agent sees every message and the summary written here; the citizen is
     told. The transferring agent's place is freed (no wrap-up: the summary is written)."""
     now = now or timezone.now()
-    _own_session(actor, session)
+    own_session_check(actor, session)
     summary = (summary or "").strip()
     if not summary:
         raise Unprocessable("转接前请填写会话小结", field="summary")
@@ -1384,7 +1426,7 @@ BARGE_NOTICE = "值班长已加入本次会话，将与客服一起为您服务�
 RELEASE_NOTICE = "您好，本次会话已结束，感谢您的耐心。如仍需帮助，欢迎再次咨询。"
 
 
-def _supervise_session(actor: User | None, session: Session) -> None:
+def supervise_check(actor: User | None, session: Session) -> None:
     """A supervisor acts on a session of its own platform, of an agent in its scope."""
     require(actor, "contact.supervise")
     if actor is None:
@@ -1402,7 +1444,7 @@ def session_barge(*, actor: User, session: Session, now=None) -> SessionParticip
     (:func:`message_send`); the citizen is told, the agent sees it in the transcript.
     Joining again while joined returns the same participation."""
     now = now or timezone.now()
-    _supervise_session(actor, session)
+    supervise_check(actor, session)
     if session.is_voice:
         raise Conflict("语音通话不能在文字窗口中强插")
     if session.agent_id == actor.pk:
@@ -1451,7 +1493,7 @@ def session_release(*, actor: User, session: Session, now=None) -> Session:
     is told politely; the agent's place is freed and the agent writes its 会话小结 in
     wrap-up, as after any end."""
     now = now or timezone.now()
-    _supervise_session(actor, session)
+    supervise_check(actor, session)
     with transaction.atomic():
         # locks in the one order: the agent's presence, then the session
         AgentPresence.objects.select_for_update().filter(agent_id=session.agent_id).first()
@@ -1473,7 +1515,7 @@ def session_takeover(*, actor: User, session: Session, now=None) -> Session:
     the history travels on and the citizen is told. The supervisor must be signed in
     with room for it."""
     now = now or timezone.now()
-    _supervise_session(actor, session)
+    supervise_check(actor, session)
     if session.agent_id == actor.pk:
         raise Unprocessable("该会话已由您本人接待")
     mine = AgentPresence.objects.filter(agent=actor).first()
@@ -1505,7 +1547,7 @@ def session_request_rating(*, actor: User, session: Session, now=None) -> Sessio
     panel). Stored on the session, as a notice in the transcript and a fact. Asking again
     before the citizen answered sends it again; after the rating, it is refused (409)."""
     now = now or timezone.now()
-    _own_session(actor, session)
+    own_session_check(actor, session)
     connector = connectors.for_channel(session.channel)
     if connector is None or not connector.rates_on_request:
         raise Conflict(f"{session.get_channel_display()}渠道暂不支持邀请评价")
@@ -1540,7 +1582,7 @@ def session_invite(*, actor: User, session: Session, invitee: User, now=None) ->
     The invitee sees the transcript and writes into it (:func:`message_send`) beside the
     agent; the citizen is told who joined by work number or unit, never by name."""
     now = now or timezone.now()
-    _own_session(actor, session)
+    own_session_check(actor, session)
     if session.platform_id != actor.platform_id:
         raise NotFound("会话不存在")
     if session.is_voice:
@@ -1601,7 +1643,7 @@ def session_participant_remove(*, actor: User, session: Session, user: User, now
     now = now or timezone.now()
     own = user.pk == actor.pk
     if not own:
-        _own_session(actor, session)
+        own_session_check(actor, session)
     with transaction.atomic():
         locked = Session.objects.select_for_update().get(pk=session.pk)
         participation = (

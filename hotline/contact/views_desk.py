@@ -31,6 +31,7 @@ def desk(request):
             "urls": {
                 # the API prefix of the workbench routes (…/desk, …/sessions/{id} …)
                 "api": reverse("api:desk").removesuffix("desk"),
+                "voice_api": reverse("api:voice_linkage_targets").removesuffix("linkage-targets"),
                 "socket": "/ws/desk/",
                 "kb_search": reverse("api:kb_search"),
                 "kb_article": reverse("api:article_detail", args=[0]),

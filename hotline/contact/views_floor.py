@@ -60,6 +60,7 @@ def floor(request):
             "can_configure": request.user.can("contact.configure"),
             "config": {
                 "api": reverse("api:floor").removesuffix("floor"),
+                "voice_api": reverse("api:voice_linkage_targets").removesuffix("linkage-targets"),
                 "channels": {str(k): v for k, v in CHANNEL_ICONS.items()},
                 "reasons": NOT_READY_REASONS,
                 "me": request.user.pk,

@@ -25,6 +25,7 @@ async def run_callback(node, job: CallbackJob, link: PlatformLink, trunk: str) -
         from_user=job.number,  # the agent's phone shows whom it is about to call
         session_id=job.session_id,
         agent_id=job.agent_id,
+        # 随路数据: the callback task's or the order's number, and whom it calls
         headers={"X-Hotline-Session": job.ref, "X-Hotline-Callback": job.number},
     )
     if not await node.dial(agent):
@@ -60,7 +61,9 @@ async def run_callback(node, job: CallbackJob, link: PlatformLink, trunk: str) -
         await link.callback_progress(job.id, "failed", "坐席挂机，回拨取消")
         return
     agent.player.stop()
-    node.bridge(citizen.stream, agent, call_id=citizen.call_id, legs=(agent, citizen))
+    node.bridge(
+        citizen.stream, agent, call_id=citizen.call_id, legs=(agent, citizen), outbound_id=job.id
+    )
     await link.callback_progress(job.id, "connected")
     log.info("回拨接通：坐席话机 %s ⇄ %s（会话 %s）", agent.uri, job.number, job.ref)
     await asyncio.wait(

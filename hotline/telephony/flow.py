@@ -6,7 +6,7 @@ import logging
 
 from django.utils import timezone
 
-from . import recording
+from . import parties, recording
 from .ivr import CALLER_KINDS
 from .link import CallStatus, Flow, PlatformLink
 from .rtp import Player
@@ -128,7 +128,7 @@ async def _wait_in_queue(call, flow: Flow, step: dict, link: PlatformLink) -> st
     hung up, the caller waits for the next one). Returns where the flow goes on
     (``after``, when the agent hung up first), or None when the call is over."""
     status: CallStatus = await link.arrive(flow.platform_id, step["queue"], call.caller)
-    call.session_id = status.session_id
+    call.session_id, call.ref = status.session_id, status.ref
     log.info(
         "呼叫 %s 进入队列 %s：会话 %s（%s）",
         call.call_id,
@@ -159,6 +159,12 @@ async def _wait_in_queue(call, flow: Flow, step: dict, link: PlatformLink) -> st
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(leg.done.wait(), POLL)
             if leg.done.is_set():
+                if leg.bridged:  # the agent left the caller with an outside party (联动)
+                    if leg.ended_by in ("remote", "linkage"):
+                        await link.agent_hung_up(status.session_id, leg.agent_id)
+                    await _talk_on(call, leg.bridge)
+                    return None
+                parties.hang_up_all(call)
                 if call.alive and leg.ended_by == "remote":
                     await link.agent_hung_up(status.session_id, leg.agent_id)
                     return step.get("after")
@@ -166,11 +172,20 @@ async def _wait_in_queue(call, flow: Flow, step: dict, link: PlatformLink) -> st
                     return None
                 continue
             status = await link.status(status.session_id)
+            if status.over and call.alive:  # 强拆 by a supervisor, or ended on the desk
+                leg.ended_by = "released"
+                parties.hang_up_all(call)
+                await call.node.leg_hangup(leg)
+                if status.notice:
+                    await call.say(status.notice)
+                return None
             _follow_hold(leg, status.held, music)
+            parties.follow(call, status, link)
             if status.agent_id != leg.agent_id and call.alive:
                 # transferred on the desk (to a queue, an agent or the leader): this phone
                 # is done; the caller waits for the next one
                 leg.ended_by = "transfer"
+                parties.hang_up_all(call)
                 await call.node.leg_hangup(leg)
                 await call.say(TRANSFERRING)
             continue
@@ -193,6 +208,12 @@ async def _wait_in_queue(call, flow: Flow, step: dict, link: PlatformLink) -> st
         if due and status.waiting and status.announcement and call.leg is None:
             await call.say(status.announcement)
             next_announcement = loop.time() + every
+
+
+async def _talk_on(call, bridge) -> None:
+    """The caller and the outside party talk until one of them hangs up."""
+    while call.alive and not bridge.closed:
+        await asyncio.sleep(0.2)
 
 
 def _follow_hold(leg, held: bool, music: bytes) -> None:

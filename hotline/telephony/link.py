@@ -41,6 +41,17 @@ class Flow:
 
 
 @dataclasses.dataclass(frozen=True)
+class PartyJob:
+    """Someone to have on a live call (``CallParty``): a supervisor's phone or an outside
+    number, and how it is heard (``legs.SPEAKS_TO``)."""
+
+    id: int
+    kind: str  # supervisor | outside
+    mode: str
+    target: str  # the supervisor's SIP address, or the number to call over the trunk
+
+
+@dataclasses.dataclass(frozen=True)
 class CallStatus:
     """Where a call stands in the contact center."""
 
@@ -53,6 +64,7 @@ class CallStatus:
     agent_phone: str = ""  # the SIP address of that agent's phone, if it has one
     left_request: bool = False  # ended as a 回拨任务 (out of hours): the caller may leave a message
     held: bool = False  # 保持: the agent put the caller on hold
+    parties: tuple[PartyJob, ...] = ()  # who is to be on the call besides the agent
 
     @property
     def waiting(self) -> bool:
@@ -68,8 +80,8 @@ class CallbackJob:
     """A 电话回拨 the node is to place."""
 
     id: int
-    session_id: int
-    ref: str
+    session_id: int | None  # the callback task; None for a call from an order
+    ref: str  # the session's number, or the order's (随路数据)
     agent_id: int
     agent_phone: str
     number: str
@@ -136,18 +148,24 @@ class PlatformLink:
             lambda: telephony.callback_progress(call_id=call_id, state=state, result=result)
         )
 
+    async def party_progress(self, party_id: int, state: str, result: str = "") -> None:
+        await self._call(
+            lambda: telephony.party_progress(party_id=party_id, state=state, result=result)
+        )
+
     async def rate(self, session_id: int, digit: str) -> bool:
         """The caller's key in the survey (1–5); False when it is not a level."""
         return await self._call(_rate, session_id, digit)
 
     async def recorded(
         self,
-        session_id: int,
+        session_id: int | None,
         agent_id: int | None,
         file: str,
         started_at,
         seconds: float,
         size: int,
+        call_id: int | None = None,
     ) -> None:
         await self._call(
             lambda: telephony.recording_add(
@@ -157,6 +175,7 @@ class PlatformLink:
                 started_at=started_at,
                 seconds=seconds,
                 size=size,
+                call_id=call_id,
             )
         )
 
@@ -195,8 +214,15 @@ def _status_of(session: Session, now: dt.datetime | None = None) -> CallStatus:
         position = queue_position(session, now)
         announcement = position.announcement if position else ""
         return CallStatus(session.pk, state, announcement, ref=session.ref, **agent)
-    notice = "" if state == SessionState.ACTIVE else selectors.last_notice(session)
+    # an agent ending the call on the desk just hangs up; anything else says why
+    quiet = state == SessionState.ACTIVE or session.end_reason == "agent"
+    notice = "" if quiet else selectors.last_notice(session)
     left_request = session.needs_callback and session.callback_at is None
+    parties = ()
+    if state == SessionState.ACTIVE:
+        parties = tuple(
+            PartyJob(p.pk, p.kind, p.mode, p.target) for p in selectors.open_parties(session.pk)
+        )
     return CallStatus(
         session.pk,
         state,
@@ -204,6 +230,7 @@ def _status_of(session: Session, now: dt.datetime | None = None) -> CallStatus:
         ref=session.ref,
         left_request=left_request,
         held=session.held_at is not None,
+        parties=parties,
         **agent,
     )
 
@@ -260,7 +287,7 @@ def _callbacks_claim(node: str) -> list[CallbackJob]:
         CallbackJob(
             id=call.pk,
             session_id=call.session_id,
-            ref=call.session.ref,
+            ref=call.session.ref if call.session_id else call.order.number,
             agent_id=call.agent_id,
             agent_phone=selectors.phone_of(call.agent_id),
             number=call.number,

@@ -46,10 +46,24 @@ class IvrFlow(models.Model):
 
 class CallRecording(models.Model):
     """通话录音: one bridged call, both parties (WAV, 8 kHz, 16-bit; left the caller, right
-    the agent), written by the media node under ``MEDIA_ROOT/recordings``."""
+    the agent), written by the media node under ``MEDIA_ROOT/recordings`` — of a session
+    (an inbound call, a callback task), or of a call the node placed from an order."""
 
     session = models.ForeignKey(
-        "contact.Session", verbose_name="会话", on_delete=models.PROTECT, related_name="recordings"
+        "contact.Session",
+        verbose_name="会话",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="recordings",
+    )
+    call = models.ForeignKey(
+        "OutboundCall",
+        verbose_name="外呼",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="recordings",
     )
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -68,12 +82,19 @@ class CallRecording(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self):
-        return f"{self.session_id} {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.ref} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def ref(self) -> str:
+        """The number of what was recorded: the session's, or the order's it was called from."""
+        return self.session.ref if self.session_id else self.call.order.number
 
 
 class OutboundCall(models.Model):
-    """电话回拨: the node rings the agent's phone, then calls the citizen over the trunk
-    showing the hotline's number (号码隐藏), and bridges them (recorded)."""
+    """电话回拨 / 电话外呼: the node rings the agent's phone, then calls the citizen over the
+    trunk showing the hotline's number (号码隐藏), and bridges them (recorded) — for a
+    callback task (``session``) or an order (``order``: 回访台, the order page; the call is
+    logged on its timeline)."""
 
     class State(models.TextChoices):
         REQUESTED = "requested", "等待发起"
@@ -87,7 +108,20 @@ class OutboundCall(models.Model):
 
     platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="+")
     session = models.ForeignKey(
-        "contact.Session", verbose_name="回拨任务", on_delete=models.PROTECT, related_name="+"
+        "contact.Session",
+        verbose_name="回拨任务",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    order = models.ForeignKey(
+        "workorders.WorkOrder",
+        verbose_name="工单",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="话务员", on_delete=models.PROTECT, related_name="+"
@@ -133,3 +167,97 @@ class MediaNodeStatus(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class CallParty(models.Model):
+    """通话加入方: someone the media node brings into a live, bridged call — a supervisor
+    on the supervisor's own phone (监听 listen, 耳语 whisper to the agent, 强插 barge in), or
+    an outside number over the trunk (12345–110 联动 to 110/119/120/122 or another number:
+    三方通话, or 转接 that leaves the caller with it). Who hears whom is declared once, in
+    ``hotline.telephony.legs.HEARS``; the record stays on the session (and so on the order
+    made from it) as the linkage record."""
+
+    class Kind(models.TextChoices):
+        SUPERVISOR = "supervisor", "班长"
+        OUTSIDE = "outside", "外部号码"
+
+    class Mode(models.TextChoices):
+        LISTEN = "listen", "监听"
+        WHISPER = "whisper", "耳语"
+        BARGE = "barge", "强插"
+        THREE_WAY = "three_way", "三方通话"
+        TRANSFER = "transfer", "转接"
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", "等待呼叫"
+        RINGING = "ringing", "振铃"
+        CONNECTED = "connected", "通话中"
+        ENDED = "ended", "已结束"
+        FAILED = "failed", "未接通"
+
+    OPEN = (State.REQUESTED, State.RINGING, State.CONNECTED)
+    SUPERVISOR_MODES = (Mode.LISTEN, Mode.WHISPER, Mode.BARGE)
+    OUTSIDE_MODES = (Mode.THREE_WAY, Mode.TRANSFER)
+
+    session = models.ForeignKey(
+        "contact.Session", verbose_name="会话", on_delete=models.PROTECT, related_name="parties"
+    )
+    kind = models.CharField("加入方", max_length=12, choices=Kind.choices)
+    mode = models.CharField("方式", max_length=12, choices=Mode.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="班长",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="发起人", on_delete=models.PROTECT, related_name="+"
+    )
+    target = models.CharField("呼叫地址", max_length=120, help_text="班长话机或外部号码")
+    label = models.CharField("名称", max_length=40, blank=True, help_text="如 110 公安报警")
+    state = models.CharField(
+        "状态", max_length=12, choices=State.choices, default=State.REQUESTED, db_index=True
+    )
+    result = models.CharField("结果", max_length=100, blank=True)
+    created_at = models.DateTimeField("发起时间", default=timezone.now)
+    connected_at = models.DateTimeField("接通时间", null=True, blank=True)
+    ended_at = models.DateTimeField("结束时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "通话加入方"
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.session_id} {self.get_mode_display()} {self.label or self.target}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN
+
+
+class LinkageTarget(models.Model):
+    """联动号码: the numbers an agent may transfer a call to in one click (12345–110 联动,
+    国办发〔2022〕12号). A platform without its own list uses the national ones
+    (``selectors.linkage_targets``)."""
+
+    platform = models.ForeignKey(
+        Platform, verbose_name="所属平台", on_delete=models.PROTECT, related_name="+"
+    )
+    name = models.CharField("名称", max_length=40, help_text="如 公安报警")
+    number = models.CharField(
+        "外呼号码", max_length=30, help_text="经中继外呼的号码，如 110 或联动中心的直线号码"
+    )
+    sort = models.PositiveSmallIntegerField("排序", default=0)
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "联动号码"
+        ordering = ["platform_id", "sort", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "number"], name="linkage_target_number")
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.name}"

@@ -24,6 +24,7 @@ from .flow import run_flow
 from .legs import Bridge, PhoneLeg
 from .link import PlatformLink
 from .rtp import Player, PortPool, RtpStream
+from .stream import AudioFork
 
 log = logging.getLogger("hotline.telephony.node")
 
@@ -44,6 +45,7 @@ class NodeConfig:
     heartbeat: float = 5.0  # seconds between reports to the platform (wall, 班长席)
     trunk_probe_every: float = 30.0  # SIP OPTIONS to the trunk (中继线路异常告警)
     trunk_probe_wait: float = 5.0  # no final answer by then: the trunk is down
+    audio_fork: str = ""  # ws:// URL every bridged call's audio is streamed to (实时语音流)
 
 
 class Call:
@@ -71,9 +73,11 @@ class Call:
         self.barge_in = False  # a key stops the prompt (menus)
         self.task: asyncio.Task | None = None
         self.session_id: int | None = None
+        self.ref = ""  # the session's number (随路数据)
         self.acked = asyncio.Event()
         self.started = time.monotonic()
         self.leg: PhoneLeg | None = None  # the agent's phone, ringing or bridged
+        self.parties: dict[int, PhoneLeg] = {}  # who joined the bridged call (CallParty id)
         self.message: recording.Recorder | None = None  # a voice message being left
 
     @property
@@ -148,7 +152,7 @@ class MediaNode:
         self._ticker = asyncio.create_task(self._tick())
         self.name = f"{socket.gethostname()}:{self.address[1]}"
         self.started_at = timezone.now()
-        self._spawn(self._heartbeat())
+        self.spawn(self._heartbeat())
         if self.config.trunk:
             self.serve_callbacks(self.config.trunk)
         log.info(
@@ -175,7 +179,7 @@ class MediaNode:
             self._transport.close()
         log.info("媒体节点已停止")
 
-    def _spawn(self, coroutine) -> asyncio.Task:
+    def spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._done)
@@ -336,7 +340,7 @@ class MediaNode:
         call = Call(self, request, addr, number)
         self.calls[call.call_id] = call
         self.stats["calls"] += 1
-        self._spawn(self._answer(call, request, addr))
+        self.spawn(self._answer(call, request, addr))
 
     async def _answer(self, call: Call, request: SipRequest, addr) -> None:
         def refuse(code: int, reason: str, why: str) -> None:
@@ -384,7 +388,7 @@ class MediaNode:
         call.state = "answered"
         log.info("接听 %s → %s（%s，RTP %s）", call.caller, call.number, call.call_id, port)
         self._wait_ack(call)
-        call.task = self._spawn(self._walk(call, flow))
+        call.task = self.spawn(self._walk(call, flow))
 
     def _wait_ack(self, call: Call) -> None:
         """Repeat the final response to INVITE (T1 doubling to T2) until the ACK; a call
@@ -405,7 +409,7 @@ class MediaNode:
             else:
                 self._forget(call)
 
-        self._spawn(repeat())
+        self.spawn(repeat())
 
     def _on_ack(self, request: SipRequest) -> None:
         call = self.calls.get(request.call_id)
@@ -454,10 +458,11 @@ class MediaNode:
             call.stream = None
         if call.task is not None and call.task is not asyncio.current_task():
             call.task.cancel()
-        if call.leg is not None and call.leg.state != "ended":
-            self._spawn(self.leg_hangup(call.leg))
+        for leg in (call.leg, *call.parties.values()):
+            if leg is not None and leg.state != "ended":
+                self.spawn(self.leg_hangup(leg))
         if call.session_id is not None:
-            self._spawn(self.link.left(call.session_id))
+            self.spawn(self.link.left(call.session_id))
         if was_answered or call.acked.is_set():
             self._forget(call)
         log.info("呼叫 %s 结束：%s（%.1f 秒）", call.call_id, why, time.monotonic() - call.started)
@@ -595,7 +600,7 @@ class MediaNode:
             # 随路数据: the session the desk pops, the number that was dialled
             headers={"X-Hotline-Session": ref, "X-Hotline-Dialled": call.number},
         )
-        self._spawn(self._ring_for(call, leg))
+        self.spawn(self._ring_for(call, leg))
         return leg
 
     async def _ring_for(self, call: Call, leg: PhoneLeg) -> None:
@@ -639,14 +644,35 @@ class MediaNode:
         leg.stream.remote = answer.address
         return True
 
-    def bridge(self, a: RtpStream, leg: PhoneLeg, *, call_id: str, legs) -> Bridge:
+    def bridge(
+        self, a: RtpStream, leg: PhoneLeg, *, call_id: str, legs, outbound_id: int | None = None
+    ) -> Bridge:
         """``a`` and the answered ``leg`` hear each other, recorded; ``legs`` are the
         placed legs that end the bridge when they end."""
         bridge = Bridge(
-            a, leg.stream, session_id=leg.session_id, agent_id=leg.agent_id, call_id=call_id
+            a,
+            leg.stream,
+            session_id=leg.session_id,
+            agent_id=leg.agent_id,
+            call_id=call_id,
+            outbound_id=outbound_id,
         )
         for each in legs:
             each.bridge = bridge
+        if self.config.audio_fork:
+            bridge.fork = AudioFork(
+                self.config.audio_fork,
+                a.payload_type,
+                {
+                    "session": leg.session_id,
+                    "call": outbound_id,
+                    "agent": leg.agent_id,
+                    "sample_rate": 8000,
+                    "channels": 2,
+                    "encoding": "pcm_s16le",
+                    "frame_ms": 20,
+                },
+            )
         self.bridges.add(bridge)
         return bridge
 
@@ -729,7 +755,7 @@ class MediaNode:
             "CSeq": "1 CANCEL",
         }
         # a CANCEL travels in its INVITE's transaction: the same branch
-        self._spawn(self._request_until_answered("CANCEL", leg.uri, headers, leg.addr, leg.branch))
+        self.spawn(self._request_until_answered("CANCEL", leg.uri, headers, leg.addr, leg.branch))
 
     def _on_leg_response(self, leg: PhoneLeg, response: SipResponse) -> None:
         leg.heard.set()
@@ -756,7 +782,7 @@ class MediaNode:
         if method == "BYE":
             self.reply(request, addr, 200, "OK")
             leg.ended_by = "remote"
-            self._spawn(self._leg_over(leg))
+            self.spawn(self._leg_over(leg))
         elif method == "INVITE":  # re-INVITE (hold, session refresh): the same media
             self.reply(request, addr, 200, "OK", contact=self.contact(), body=leg.sdp)
         elif method in ("OPTIONS", "INFO", "UPDATE"):
@@ -788,7 +814,14 @@ class MediaNode:
         if leg.state == "ended" and leg.done.is_set():
             return
         leg.state = "ended"
-        bridge = leg.bridge
+        bridge = leg.bridge if leg.bridged else None
+        if bridge is not None:
+            if leg.party_id is not None:  # a party leaves; the call goes on
+                bridge.leave(leg.party_id)
+                bridge = bridge if bridge.b is None and not bridge.outside_parties else None
+            elif bridge.outside_parties:  # the agent leaves the caller with the outside party
+                bridge.drop_agent()
+                bridge = None
         if bridge is not None:
             self.bridges.discard(bridge)
         if leg.stream is not None:
@@ -808,6 +841,7 @@ class MediaNode:
                     bridge.started,
                     seconds,
                     size,
+                    bridge.outbound_id,
                 )
                 log.info("通话录音 %s（%.1f 秒）", bridge.recorder.relative, seconds)
             if unanswered and leg.offer and leg.session_id is not None:
@@ -820,15 +854,15 @@ class MediaNode:
     def serve_callbacks(self, trunk: str) -> None:
         """Place the callbacks agents ask for over ``trunk`` (host:port), and watch it."""
         self.config.trunk = trunk
-        self._spawn(self._place_callbacks())
-        self._spawn(self._probe_trunk())
+        self.spawn(self._place_callbacks())
+        self.spawn(self._probe_trunk())
 
     async def _place_callbacks(self) -> None:
         """Take the callbacks agents asked for and place them (one task each)."""
         while True:
             try:
                 for job in await self.link.callbacks_claim(self.name):
-                    self._spawn(self._callback(job))
+                    self.spawn(self._callback(job))
             except Exception:  # the database away for a moment: try again next time
                 log.exception("读取待回拨任务出错")
             await asyncio.sleep(self.config.callback_poll)

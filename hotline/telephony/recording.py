@@ -18,10 +18,11 @@ from . import prompts
 FLUSH_FRAMES = 50  # one second
 
 
-def path_for(session_id: int, started: dt.datetime, call_id: str) -> pathlib.Path:
-    """``recordings/YYYY/MM/DD/<session>-<call>.wav`` under MEDIA_ROOT (relative)."""
+def path_for(owner, started: dt.datetime, call_id: str) -> pathlib.Path:
+    """``recordings/YYYY/MM/DD/<owner>-<call>.wav`` under MEDIA_ROOT (relative); the owner
+    is the session's id, or ``call<id>`` for a call placed from an order."""
     safe = "".join(c for c in call_id if c.isalnum())[:16] or "call"
-    return pathlib.Path("recordings", f"{started:%Y/%m/%d}", f"{session_id}-{safe}.wav")
+    return pathlib.Path("recordings", f"{started:%Y/%m/%d}", f"{owner}-{safe}.wav")
 
 
 class Recorder:

@@ -97,22 +97,109 @@ def voice_health(now=None) -> dict:
     }
 
 
-def recordings_of_order(user, order) -> list:
-    """The recordings of the call an order was made from (its ``session_ref``), for whoever
-    may open that session (its agent, the floor's leaders); nobody else hears them."""
+def _call_of_order(user, order) -> Session | None:
+    """The session an order was made from (its ``session_ref``), if ``user`` may open it
+    (its agent, the floor's leaders); for anybody else, none."""
     from hotline.contact.selectors import session_for
     from hotline.core.errors import NotFound
 
     if not order.session_ref:
-        return []
+        return None
     session = Session.objects.filter(ref=order.session_ref).only("pk").first()
     if session is None:
-        return []
+        return None
     try:
         session_for(user, session.pk)
     except NotFound:
+        return None
+    return session
+
+
+def recordings_of_order(user, order) -> list:
+    """The recordings of the call an order was made from; nobody else hears them."""
+    session = _call_of_order(user, order)
+    if session is None:
         return []
     return list(session.recordings.select_related("agent").order_by("started_at"))
+
+
+def calls_of_order(user, order) -> list:
+    """The calls placed from this order (电话外呼), newest first, each with its recordings
+    for those who may play them (回访: workorders.callback)."""
+    from django.db.models import Prefetch
+
+    from .models import CallRecording, OutboundCall
+
+    calls = OutboundCall.objects.filter(order=order).select_related("agent").order_by("-created_at")
+    if user.can("workorders.callback"):
+        calls = calls.prefetch_related(
+            Prefetch("recordings", queryset=CallRecording.objects.order_by("started_at"))
+        )
+    else:
+        calls = calls.prefetch_related(
+            Prefetch("recordings", queryset=CallRecording.objects.none())
+        )
+    return list(calls[:20])
+
+
+def linkages_of_order(user, order) -> list:
+    """The outside parties (12345–110 联动) of the call an order was made from."""
+    session = _call_of_order(user, order)
+    return [] if session is None else linkages_of(session)
+
+
+def linkages_of(session: Session) -> list:
+    """联动记录: the outside numbers this call was transferred to or joined with."""
+    from .models import CallParty
+
+    return list(
+        CallParty.objects.filter(session=session, kind=CallParty.Kind.OUTSIDE)
+        .select_related("requested_by")
+        .order_by("created_at")
+    )
+
+
+def parties_of(session: Session, viewer) -> list:
+    """Who joined this call, oldest first, as ``viewer`` may know it: a supervisor sees
+    every party; anyone else only the outside numbers — a supervisor listening in stays
+    unseen (that is what 监听 is for)."""
+    from .models import CallParty
+
+    parties = CallParty.objects.filter(session=session)
+    if not viewer.can("contact.supervise"):
+        parties = parties.filter(kind=CallParty.Kind.OUTSIDE)
+    return list(parties.select_related("user", "requested_by").order_by("created_at"))
+
+
+def open_parties(session_id: int) -> list:
+    """The parties the node is to have on this call now."""
+    from .models import CallParty
+
+    return list(
+        CallParty.objects.filter(session_id=session_id, state__in=CallParty.OPEN).order_by("pk")
+    )
+
+
+# The national linkage numbers (国办发〔2022〕12号), for a platform that set none of its own.
+NATIONAL_LINKAGE = (
+    ("110", "公安报警"),
+    ("119", "消防火警"),
+    ("120", "医疗急救"),
+    ("122", "交通事故"),
+)
+
+
+def linkage_targets(platform) -> list:
+    """联动号码 an agent may transfer a call to: the platform's own, else the national ones."""
+    from .models import LinkageTarget
+
+    own = list(LinkageTarget.objects.filter(platform=platform, is_active=True))
+    if own:
+        return own
+    return [
+        LinkageTarget(platform=platform, number=number, name=name, sort=index)
+        for index, (number, name) in enumerate(NATIONAL_LINKAGE)
+    ]
 
 
 def caller_kinds(platform_id: int, number: str) -> set[str]:

@@ -1,4 +1,5 @@
-"""The voice app's worker task: callbacks nobody will finish are ended (every minute)."""
+"""The voice app's worker tasks: callbacks and call parties nobody will finish are ended
+(every minute)."""
 
 import logging
 
@@ -15,3 +16,10 @@ def callbacks_sweep():
     counts = services.callbacks_sweep()
     if any(counts.values()):
         log.info("电话回拨清理：%s", counts)
+
+
+@db_periodic_task(crontab(minute="*"))
+def parties_sweep():
+    swept = services.parties_sweep()
+    if swept:
+        log.info("通话加入方清理：%s 个", swept)

@@ -178,6 +178,7 @@ EVENT_LABELS = {
     "absorb": "并入工单",  # on the master: a duplicate was merged into it
     "fax_reply": "传真答复",  # hotline.contact.connectors.fax
     "fax_report": "传真回执",
+    "phone_call": "电话外呼",  # hotline.telephony: a call placed from the order
     **{code: a.label for code, a in ACTIONS.items()},
 }
 

@@ -82,3 +82,21 @@ def test_an_agent_calls_back_and_records_the_result(left_request, cc, agent, log
 def test_the_page_needs_the_agents_permission(left_request, login, make_user, cc):
     handler = make_user("unit_handler", unit=cc.org.sy_units[0], username="handler_cb")
     assert login(handler).get("/contact/callbacks/").status_code == 403
+
+
+def test_a_caller_who_hangs_up_in_the_queue_becomes_a_missed_call_task(cc, arrive, login, agent):
+    from .conftest import at
+
+    waited = arrive("13911112222", channel="voice", now=at(0))
+    services.contact_abandon(session=waited, now=at(40))
+    misdial = arrive("13933334444", channel="voice", now=at(50))
+    services.contact_abandon(session=misdial, now=at(52))  # gone within seconds
+    again = arrive("13911112222", channel="voice", now=at(60))
+    services.contact_abandon(session=again, now=at(90))  # already has one open
+    chat = arrive("c" * 32, now=at(70))
+    services.contact_abandon(session=chat, now=at(120))  # a web visitor has no number
+
+    tasks = Session.objects.filter(needs_callback=True)
+    assert [(s.address, s.callback_reason) for s in tasks] == [("13911112222", "漏接回拨")]
+    page = login(agent("林")).get("/contact/callbacks/").content.decode()
+    assert "漏接回拨" in page

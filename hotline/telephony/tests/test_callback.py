@@ -209,3 +209,72 @@ def test_callbacks_nobody_will_finish_are_ended_with_the_reason(hotline, make_us
     assert states[lost.pk] == ("failed", "媒体节点中断")
     assert states[talking.pk] == ("connected", "")
     assert states[ancient.pk] == ("ended", "通话超时，已结束")
+
+
+def test_a_call_from_an_order_is_logged_on_its_timeline_with_its_recording(
+    node, hotline, make_user, login
+):
+    from hotline.workorders import services as orders
+    from hotline.workorders.models import Event
+    from hotline.workorders.tests.conftest import category
+
+    desk = node.agent_phone(answer_after=0.2)
+    citizen = node.agent_phone(answer_after=0.4)
+    callback_agent = make_user("callback", username="callback_voice", display_name="回访员孙丽")
+    contact.phone_set(actor=callback_agent, phone_uri=desk.uri)
+    node.serve_callbacks_threadsafe(f"127.0.0.1:{citizen.sip_port}")
+    order = orders.order_create(
+        actor=make_user("agent", username="agent_intake", display_name="话务员陈静"),
+        platform=hotline.platform,
+        order_type="complaint",
+        title="小区路灯不亮",
+        content="凤凰路小区路灯已坏一周。",
+        caller_name="王先生",
+        caller_phone="13812345678",
+        category=category(),
+    )
+
+    client = login(callback_agent)
+    page = client.post(f"/voice/orders/{order.number}/dial", {"next": f"/orders/{order.number}/"})
+    assert page.status_code == 302 and page["Location"] == f"/orders/{order.number}/"
+    ring = node.phones.run(desk.wait_for(lambda m: getattr(m, "method", "") == "INVITE"))
+    assert ring.get_header("X-Hotline-Session") == order.number
+    invite = node.phones.run(citizen.wait_for(lambda m: getattr(m, "method", "") == "INVITE"))
+    assert invite.uri.startswith("sip:13812345678@") and "<sip:12345@" in invite.get_header("From")
+    until(lambda: OutboundCall.objects.get().state == "connected")
+    node.phones.run(citizen.acked.wait())
+    node.phones.run(_say(citizen, 600), timeout=10)
+    node.phones.run(desk.hang_up())
+    node.phones.run(citizen.wait_for(lambda m: getattr(m, "method", "") == "BYE"))
+
+    # on the timeline: who called, how it went, how long they talked
+    event = until(lambda: Event.objects.filter(order=order, action="phone_call").first())
+    assert event.actor == callback_agent and event.data["connected"] is True
+    assert event.data["result"] == "坐席挂机" and event.data["seconds"] >= 1
+    saved = until(lambda: CallRecording.objects.filter(call__order=order).first())
+    assert saved.session is None and saved.seconds > 1.0
+    html = client.get(f"/orders/{order.number}/").content.decode()
+    assert "电话外呼" in html and "外呼结果" in html and f"/voice/recordings/{saved.pk}.wav" in html
+    assert client.get(f"/voice/recordings/{saved.pk}.wav").status_code == 200
+    # the intake agent may see the order but not play the call (回访 only)
+    assert login(order.created_by).get(f"/voice/recordings/{saved.pk}.wav").status_code == 404
+
+
+def test_an_order_without_a_phone_cannot_be_called(hotline, make_user):
+    from hotline.workorders import services as orders
+    from hotline.workorders.tests.conftest import category
+
+    callback_agent = make_user("callback", username="callback_nophone", display_name="回访员林涛")
+    contact.phone_set(actor=callback_agent, phone_uri="sip:8009@10.0.0.9")
+    order = orders.order_create(
+        actor=make_user("agent", username="agent_intake2", display_name="话务员陈静"),
+        platform=hotline.platform,
+        order_type="suggestion",
+        title="建议增加公交班次",
+        content="建议 12 路公交增加早高峰班次。",
+        category=category(),
+        caller_name="匿名",
+        caller_phone="",
+    )
+    with pytest.raises(Unprocessable, match="没有来电人电话"):
+        services.order_call(actor=callback_agent, order=order)

@@ -5,6 +5,7 @@ screenshots go to ``screenshot_dir``."""
 
 import datetime as dt
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -93,3 +94,104 @@ def test_callback_tasks_and_the_floor_alarm_in_the_browser(
     floor.clean()
     desk.close()
     floor.close()
+
+
+def test_the_floor_listens_in_and_the_desk_brings_in_110_in_the_browser(
+    browser, live_server, screenshot_dir, org, make_user
+):
+    agent = make_user("agent", username="agent_link", display_name="话务员宋雨")
+    contact.agent_settings_update(actor=agent, phone_uri="sip:8001@10.0.0.21:5060")
+    contact.agent_sign_in(actor=agent, ready=True)
+    leader = make_user("team_leader", username="leader_link", display_name="值班长周健")
+    contact.agent_settings_update(actor=leader, phone_uri="sip:8009@10.0.0.29:5060")
+    queue = contact.queue_create(actor=None, platform=org.sy, code="general", name="综合咨询")
+    Session.objects.create(
+        ref="SYV20261123021",
+        platform=org.sy,
+        channel="voice",
+        address="13966667777",
+        state="active",
+        agent=agent,
+        queue=queue,
+        offered_at=timezone.now(),
+        answered_at=timezone.now(),
+    )
+
+    floor = SignedIn(browser, live_server.url, leader, screenshot_dir, prefix="voice-")
+    floor.goto("/floor/")
+    page = floor.page
+    page.locator(f".floor-tile[data-agent='{agent.pk}']").click()
+    voice = page.locator(".floor-voice")
+    expect(voice.get_by_role("button", name="监听")).to_be_enabled()
+    voice.get_by_role("button", name="耳语").click()
+    expect(voice.locator(".floor-voice-state")).to_contain_text("耳语：等待呼叫")
+    expect(voice.get_by_role("button", name="耳语")).to_have_class(re.compile("active"))
+    floor.shoot("floor-monitor")
+    voice.get_by_role("button", name="结束").click()
+    expect(voice.locator(".floor-voice-state")).to_have_count(0)
+    floor.clean()
+
+    desk = SignedIn(browser, live_server.url, agent, screenshot_dir, prefix="voice-")
+    desk.goto("/desk/")
+    page = desk.page
+    page.get_by_role("button", name="联动转接").click()
+    dialog = page.locator("#cd-linkage")
+    expect(dialog.locator(".cd-linkage-target")).to_have_count(4)
+    expect(dialog).to_contain_text("110 公安报警")
+    page.wait_for_timeout(400)  # the modal's fade-in
+    desk.shoot("linkage")
+    dialog.get_by_label("直接转接").check()
+    dialog.locator("#cd-linkage-submit").click()
+    expect(page.locator(".cd-party-call")).to_contain_text("联动转接 · 110 公安报警（转接）")
+    expect(page.locator(".cd-party-call")).to_contain_text("等待呼叫")
+    expect(dialog).to_be_hidden()
+    expect(page.locator(".modal-backdrop")).to_have_count(0)
+    desk.shoot("linkage-record")
+    desk.clean()
+    floor.close()
+    desk.close()
+
+
+def test_the_callback_desk_sets_my_phone_and_dials_the_caller_in_the_browser(
+    browser, live_server, screenshot_dir, org, users, make_user
+):
+    from hotline.telephony.models import OutboundCall
+    from hotline.workorders import services as orders
+    from hotline.workorders.tests.conftest import category
+
+    order = orders.order_create(
+        actor=users.agent,
+        platform=org.sy,
+        order_type="complaint",
+        title="小区路灯不亮",
+        content="凤凰路小区路灯已坏一周，夜间出行不便。",
+        caller_name="王先生",
+        caller_phone="13812345678",
+        category=category(),
+    )
+    for actor, action, fields in (
+        (users.dispatcher, "dispatch", {"unit": org.sy_units[0]}),
+        (users.handler, "sign", {}),
+        (users.handler, "reply", {"content": "已安排维修，路灯已恢复照明。"}),
+        (users.dispatcher, "review-reply", {"approved": True}),
+    ):
+        orders.perform(actor=actor, order=order, action=action, **fields)
+    caller = make_user("callback", username="callback_desk", display_name="回访员孙丽")
+
+    desk = SignedIn(browser, live_server.url, caller, screenshot_dir, prefix="voice-")
+    desk.goto("/callbacks/")
+    page = desk.page
+    expect(page.get_by_text("填写后即可在下方一键拨打来电人")).to_be_visible()
+    expect(page.get_by_role("button", name="拨打")).to_have_count(0)
+    page.get_by_label("我的话机").fill("sip:8101@10.0.0.31:5060")
+    with page.expect_navigation():
+        page.locator(".callback-phone").get_by_role("button", name="保存").click()
+    expect(page.get_by_text("话机已保存")).to_be_visible()
+    with page.expect_navigation():
+        page.get_by_role("button", name="拨打").click()
+    expect(page.get_by_text("已发起电话外呼")).to_be_visible()
+    call = OutboundCall.objects.get()
+    assert (call.order_id, call.number, call.state) == (order.pk, "13812345678", "requested")
+    desk.shoot("callback-desk-dial")
+    desk.clean()
+    desk.close()

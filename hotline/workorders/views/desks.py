@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from hotline.core import selectors as core_selectors
 from hotline.core.errors import Conflict, NotFound, Unprocessable
+from hotline.telephony import selectors as voice
 from hotline.web import pages
 
 from .. import selectors, services
@@ -112,6 +113,7 @@ def _dispatch_page(request, tab, *, status=200):
             "rows": rows,
             "units": units,
             "can_review": viewer.can("workorders.review"),
+            "my_phone": voice.phone_of(viewer.pk),  # 电话外呼 rings it first
         },
         status=status,
     )
@@ -215,6 +217,7 @@ def _callback_page(request, tab, *, status=200):
             "rows": rows,
             "levels": [(level, level in SATISFIED) for level in SATISFACTION],
             "can_review": viewer.can("workorders.review"),
+            "my_phone": voice.phone_of(viewer.pk),  # 电话外呼 rings it first
         },
         status=status,
     )

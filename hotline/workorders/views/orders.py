@@ -554,6 +554,8 @@ DATA_LABELS = (
     ("direct", "即时答复"),
     ("into", "并入主工单"),
     ("absorbed", "并入的工单"),
+    ("result", "外呼结果"),  # 电话外呼 (hotline.telephony)
+    ("seconds", "通话时长"),
 )
 LINKED_DATA = ("into", "absorbed")  # order numbers: shown as links
 
@@ -591,6 +593,8 @@ def event_rows(order, viewer=None) -> list[dict]:
                 value = "是" if value else "否"
             elif key == "days":
                 value = f"{value} 个工作日"
+            elif key == "seconds":
+                value = f"{value // 60} 分 {value % 60} 秒"
             elif key == "new_due":
                 value = _iso_local(value)
             elif isinstance(value, list):
@@ -718,6 +722,9 @@ def _detail_context(request, order) -> dict:
         ),
         "merge_candidates": (selectors.merge_candidates(request.user, order) if can_merge else []),
         "recordings": voice.recordings_of_order(request.user, order),
+        "linkages": voice.linkages_of_order(request.user, order),
+        "order_calls": voice.calls_of_order(request.user, order),
+        "can_dial": request.user.can("workorders.callback") and order.caller_phone.isdigit(),
         "fax_ready": bool(order.answer.strip())
         and request.user.can("workorders.callback")
         and fax_connector.fax_entry(order.platform_id) is not None,

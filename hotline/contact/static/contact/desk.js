@@ -478,6 +478,26 @@
       item.appendChild(text);
       box.appendChild(item);
     });
+    renderParties(tab, box);
+  }
+
+  // 通话加入方: 班长监听 and 12345–110 联动 — the linkage record stays on the session
+  function renderParties(tab, box) {
+    var parties = tab.detail.parties || [];
+    parties.forEach(function (party) {
+      var item = el("div", "cd-leg cd-party-call");
+      item.appendChild(icon(party.kind === "outside" ? "shield-exclamation" : "headset"));
+      var text = el("div", "cd-leg-text");
+      var title = party.kind === "outside" ? "联动转接 · " + party.who : "值班长" + party.mode_label + " · " + party.who;
+      text.appendChild(el("strong", "", title + (party.kind === "outside" ? "（" + party.mode_label + "）" : "")));
+      var line = party.state_label + (party.result ? "：" + party.result : "");
+      text.appendChild(el("span", "cd-leg-summary", line));
+      item.appendChild(text);
+      box.appendChild(item);
+    });
+    var open = parties.some(function (p) { return ["requested", "ringing", "connected"].indexOf(p.state) >= 0; });
+    clearTimeout(tab.partiesTimer);
+    if (open) tab.partiesTimer = setTimeout(function () { if (tabs[tab.id]) loadSession(tab); }, 2000);
   }
 
   function scrollDown(tab, force) {
@@ -627,6 +647,7 @@
     hold.hidden = !active || text;
     hold.querySelector("span").textContent = b.held_at ? "恢复通话" : "保持";
     hold.classList.toggle("active", Boolean(b.held_at));
+    $("cd-linkage-open").hidden = !active || text;
     $("cd-invite-open").hidden = !active || !text;
     renderRate(tab);
     renderParty(tab);
@@ -1323,6 +1344,63 @@
     box.textContent = text || "";
     box.hidden = !text;
   }
+
+  // --- 12345–110 联动 ---------------------------------------------------------------------------
+  var linkageModal = null;
+  function voiceApi(method, path, body) { return request(method, D.voiceApi + path, body); }
+
+  $("cd-linkage-open").addEventListener("click", async function () {
+    var tab = tabs[activeId];
+    if (!tab) return;
+    formError("cd-linkage-error", "");
+    var list = clear($("cd-linkage-targets"));
+    list.appendChild(el("p", "cd-muted", "正在读取……"));
+    linkageModal = modal("cd-linkage");
+    if (linkageModal) linkageModal.show();
+    try {
+      var targets = await voiceApi("GET", "linkage-targets");
+      clear(list);
+      targets.forEach(function (t, index) {
+        var id = "cd-linkage-" + index;
+        var row = el("div", "form-check form-check-inline cd-linkage-target");
+        var radio = el("input", "form-check-input");
+        radio.type = "radio";
+        radio.name = "linkage_number";
+        radio.id = id;
+        radio.value = t.number;
+        radio.checked = index === 0;
+        var label = el("label", "form-check-label");
+        label.htmlFor = id;
+        label.appendChild(el("strong", "", t.number));
+        label.appendChild(document.createTextNode(" " + t.name));
+        row.appendChild(radio);
+        row.appendChild(label);
+        list.appendChild(row);
+      });
+    } catch (error) {
+      formError("cd-linkage-error", error.detail);
+    }
+  });
+
+  $("cd-linkage-form").addEventListener("submit", async function (event) {
+    event.preventDefault();
+    var tab = tabs[activeId];
+    if (!tab) return;
+    var number = document.querySelector("#cd-linkage-targets input:checked");
+    if (!number) return formError("cd-linkage-error", "请选择一个联动号码");
+    var mode = document.querySelector("#cd-linkage-form input[name=linkage_mode]:checked").value;
+    $("cd-linkage-submit").disabled = true;
+    try {
+      var party = await voiceApi("POST", "sessions/" + tab.id + "/linkage", { number: number.value, mode: mode });
+      if (linkageModal) linkageModal.hide();
+      toast("正在呼叫 " + party.who + "（" + party.mode_label + "）", "ok");
+      loadSession(tab);
+    } catch (error) {
+      formError("cd-linkage-error", error.detail);
+    } finally {
+      $("cd-linkage-submit").disabled = false;
+    }
+  });
 
   $("cd-transfer-open").addEventListener("click", async function () {
     var tab = tabs[activeId];

@@ -258,19 +258,109 @@
       var clockNode = el("span", "floor-session-time tnum", since(s.answered_at || s.offered_at));
       if (s.answered_at || s.offered_at) clockNode.dataset.since = s.answered_at || s.offered_at;
       item.appendChild(clockNode);
-      var watch = el("button", "btn btn-sm btn-outline-primary floor-session-watch");
-      watch.type = "button";
-      watch.dataset.session = String(s.id);
-      watch.appendChild(icon("eye"));
-      watch.appendChild(document.createTextNode(state.watching === s.id ? " 监听中" : " 监听"));
-      watch.disabled = s.channel === "voice";
-      if (s.channel === "voice") watch.title = "语音通话的监听由话务系统提供";
-      item.appendChild(watch);
+      if (s.channel === "voice") {
+        item.appendChild(voiceControls(s));
+      } else {
+        var watch = el("button", "btn btn-sm btn-outline-primary floor-session-watch");
+        watch.type = "button";
+        watch.dataset.session = String(s.id);
+        watch.appendChild(icon("eye"));
+        watch.appendChild(document.createTextNode(state.watching === s.id ? " 监听中" : " 监听"));
+        item.appendChild(watch);
+      }
       fragment.appendChild(item);
     });
     if (!agent.sessions.length) fragment.appendChild(el("li", "floor-session-none", "暂无会话"));
     list.replaceChildren(fragment);
   }
+
+  // --- a voice call: 监听 / 耳语 / 强插 on the supervisor's own phone, 强拆 ----------------------
+  // The media node rings the supervisor's phone (坐席话机 in the desk's 状态设置); the mode
+  // changes within a second while it is on. state.monitors: session id → my open party.
+  var VOICE_MODES = [["listen", "监听", "只听不说：坐席与来电人都听不到您"],
+    ["whisper", "耳语", "只有坐席听得到您，来电人听不到"],
+    ["barge", "强插", "坐席与来电人都听得到您"]];
+  state.monitors = {};
+
+  function voiceControls(s) {
+    var box = el("div", "floor-voice");
+    var mine = state.monitors[s.id];
+    var group = el("div", "btn-group btn-group-sm");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "语音监控");
+    VOICE_MODES.forEach(function (m) {
+      var button = el("button", "btn btn-outline-primary" + (mine && mine.mode === m[0] ? " active" : ""), m[1]);
+      button.type = "button";
+      button.title = m[2];
+      button.dataset.voiceSession = String(s.id);
+      button.dataset.voiceMode = m[0];
+      button.disabled = s.state !== "active";
+      group.appendChild(button);
+    });
+    if (mine) {
+      var stop = el("button", "btn btn-outline-secondary", "结束");
+      stop.type = "button";
+      stop.title = "挂断您的话机，结束监听";
+      stop.dataset.voiceEnd = String(mine.id);
+      group.appendChild(stop);
+    }
+    var release = el("button", "btn btn-outline-danger", "强拆");
+    release.type = "button";
+    release.title = "结束这通电话：坐席与来电人都被挂断";
+    release.dataset.voiceRelease = String(s.id);
+    release.disabled = s.state !== "active";
+    group.appendChild(release);
+    box.appendChild(group);
+    if (mine) {
+      box.appendChild(el("span", "floor-voice-state", mine.mode_label + "：" + mine.state_label + (mine.result ? "（" + mine.result + "）" : "")));
+    }
+    return box;
+  }
+
+  function followMonitor(sessionId) {
+    var mine = state.monitors[sessionId];
+    if (!mine || mine.state === "ended" || mine.state === "failed") return;
+    setTimeout(function () {
+      H.request("GET", config.voice_api + "sessions/" + sessionId + "/parties").then(function (parties) {
+        var now = parties.filter(function (p) { return p.id === mine.id; })[0];
+        if (!now) return;
+        state.monitors[sessionId] = now.state === "ended" || now.state === "failed" ? null : now;
+        if (now.state === "failed") showError("监听未接通：" + (now.result || now.state_label));
+        renderSide();
+        followMonitor(sessionId);
+      }).catch(function () { followMonitor(sessionId); });
+    }, 1500);
+  }
+
+  $("floor-sessions").addEventListener("click", function (event) {
+    var target = event.target.closest("[data-voice-session],[data-voice-end],[data-voice-release]");
+    if (!target) return;
+    event.stopPropagation();
+    hideError();
+    target.disabled = true;
+    var done;
+    if (target.dataset.voiceRelease) {
+      if (!window.confirm("确定强拆这通电话吗？坐席与来电人都会被挂断。")) { target.disabled = false; return; }
+      done = call("POST", "sessions/" + target.dataset.voiceRelease + "/release").then(refresh);
+    } else if (target.dataset.voiceEnd) {
+      done = H.request("POST", config.voice_api + "parties/" + target.dataset.voiceEnd + "/end").then(function (party) {
+        state.monitors[party.session] = null;
+        renderSide();
+      });
+    } else {
+      var sessionId = Number(target.dataset.voiceSession);
+      done = H.request("POST", config.voice_api + "sessions/" + sessionId + "/monitor", { mode: target.dataset.voiceMode }).then(function (party) {
+        var following = state.monitors[sessionId];
+        state.monitors[sessionId] = party;
+        renderSide();
+        if (!following) followMonitor(sessionId);
+      });
+    }
+    done.catch(function (error) {
+      showError(H.errorText(error));
+      renderSide();
+    });
+  }, true);
 
   function render() {
     state.byId = {};

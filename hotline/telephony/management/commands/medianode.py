@@ -4,7 +4,7 @@ import asyncio
 import logging
 import signal
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from hotline.telephony.node import MediaNode, NodeConfig
 
@@ -22,11 +22,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--trunk", default="", help="外呼中继（电话回拨），如 10.0.0.5:5060；不设则不外呼"
         )
+        parser.add_argument(
+            "--audio-fork",
+            default="",
+            help="实时语音流：每通接通的电话的音频推送到此 WebSocket，如 ws://10.0.0.7:8090/asr",
+        )
 
     def handle(self, *args, **options):
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
+        fork = options["audio_fork"]
+        if fork and not fork.startswith(("ws://", "wss://")):
+            raise CommandError("--audio-fork 须为 ws:// 或 wss:// 开头的 WebSocket 地址")
         low, _, high = options["rtp"].partition("-")
         config = NodeConfig(
             host=options["host"],
@@ -37,6 +45,7 @@ class Command(BaseCommand):
             answer_delay=options["answer_delay"],
             max_calls=options["max_calls"],
             trunk=options["trunk"],
+            audio_fork=options["audio_fork"],
         )
         asyncio.run(self._serve(config))
 
