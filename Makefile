@@ -26,7 +26,7 @@ install-test: $(VENV)/.installed-test
 ## make run — install, migrate, load the demo hotline (first time), serve http://127.0.0.1:$(PORT)
 run: install
 	$(BIN)/hotline init --demo --if-empty --calls 10000 --orders 3000
-	$(BIN)/hotline run --port $(PORT)
+	$(BIN)/hotline run --port $(PORT) $(if $(VOICE),--voice $(VOICE))
 
 ## make test — install test dependencies and run every test (SQLite, or DATABASE_URL)
 test: install-test

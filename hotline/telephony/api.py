@@ -5,7 +5,10 @@
     POST  /api/voice/sessions/{id}/monitor {mode}        → 201 班长监听 / 耳语 / 强插
                                                            (listen | whisper | barge); again: new mode
     POST  /api/voice/sessions/{id}/linkage {number, mode} → 201 12345–110 联动 (three_way | transfer)
-    POST  /api/voice/parties/{id}/end                    → 结束监听 / 挂断联动方
+    POST  /api/voice/sessions/{id}/consult {agent}       → 201 咨询转接: the caller holds, the
+                                                           colleague's phone rings
+    POST  /api/voice/parties/{id}/complete {summary}     → 完成转接 to the consulted colleague
+    POST  /api/voice/parties/{id}/end                    → 结束监听 / 挂断联动方 / 取消咨询
 
 强拆 of a call is ``POST /api/contact/sessions/{id}/release`` (as for text). Refusals:
 403 no right, 404 not one's own or not of this platform, 409 the call is not in progress
@@ -34,8 +37,8 @@ class LinkageTargetOut(Schema):
 class PartyOut(Schema):
     id: int
     session: int
-    kind: str = Field(..., description="supervisor 班长 | outside 外部号码")
-    mode: str = Field(..., description="listen | whisper | barge | three_way | transfer")
+    kind: str = Field(..., description="supervisor 班长 | outside 外部号码 | agent 咨询的坐席")
+    mode: str = Field(..., description="listen | whisper | barge | three_way | transfer | consult")
     mode_label: str
     who: str = Field(..., description="班长姓名，或联动号码与名称")
     state: str = Field(..., description="requested | ringing | connected | ended | failed")
@@ -110,10 +113,52 @@ def linkage(request, session_id: int, payload: LinkageIn):
     return Status(201, party_payload(party))
 
 
-@router.post("/parties/{party_id}/end", response=PartyOut, summary="结束监听 / 挂断联动方")
-def party_end(request, party_id: int):
-    party = CallParty.objects.select_related("session").filter(pk=party_id).first()
+class ConsultIn(Schema):
+    agent: int = Field(..., description="要咨询的坐席（其坐席话机须已设置）")
+
+
+class CompleteIn(Schema):
+    summary: str = Field(..., description="会话小结（随会话转给对方）")
+
+
+class HandedOverOut(Schema):
+    session: int
+    state: str
+    agent: str = Field(..., description="接手的坐席")
+
+
+@router.post("/sessions/{session_id}/consult", response={201: PartyOut}, summary="咨询转接")
+def consult(request, session_id: int, payload: ConsultIn):
+    from hotline.core.models import User
+
+    session = session_for(request.user, session_id)
+    colleague = User.objects.filter(pk=payload.agent, is_active=True).first()
+    if colleague is None:
+        raise NotFound("坐席不存在")
+    party = services.party_consult(actor=request.user, session=session, to_agent=colleague)
+    return Status(201, party_payload(party))
+
+
+def _party(user, party_id: int) -> CallParty:
+    party = CallParty.objects.select_related("session", "user").filter(pk=party_id).first()
     if party is None:
         raise NotFound("通话加入方不存在")
-    session_for(request.user, party.session_id)  # 404 for a call not one's own
+    session_for(user, party.session_id)  # 404 for a call not one's own
+    return party
+
+
+@router.post("/parties/{party_id}/complete", response=HandedOverOut, summary="完成转接")
+def complete(request, party_id: int, payload: CompleteIn):
+    party = _party(request.user, party_id)
+    moved = services.party_consult_complete(
+        actor=request.user, party=party, summary=payload.summary
+    )
+    return {"session": moved.pk, "state": moved.state, "agent": party.user.display_name}
+
+
+@router.post(
+    "/parties/{party_id}/end", response=PartyOut, summary="结束监听 / 挂断联动方 / 取消咨询"
+)
+def party_end(request, party_id: int):
+    party = _party(request.user, party_id)
     return party_payload(services.party_end(actor=request.user, party=party))

@@ -10,8 +10,12 @@ class TelephonyConfig(AppConfig):
 
     def ready(self):
         from hotline.core import demo
+        from hotline.core.audit import ACTION_LABELS
 
         from .demo import demo_voice
+        from .services import AUDIT_LABELS
+
+        ACTION_LABELS.update(AUDIT_LABELS)  # the audit viewer's names of this app's acts
 
         if demo_voice not in demo.DEMO_EXTENSIONS:
             demo.DEMO_EXTENSIONS.append(demo_voice)

@@ -179,6 +179,10 @@ async def _wait_in_queue(call, flow: Flow, step: dict, link: PlatformLink) -> st
                 if status.notice:
                     await call.say(status.notice)
                 return None
+            if status.agent_id != leg.agent_id and parties.hand_over(call, status.agent_id):
+                # 完成转接 after a consultation: that phone is on the line already
+                await link.answered(status.session_id, status.agent_id)
+                continue
             _follow_hold(leg, status.held, music)
             parties.follow(call, status, link)
             if status.agent_id != leg.agent_id and call.alive:

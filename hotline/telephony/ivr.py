@@ -37,6 +37,26 @@ KINDS = {
     "survey": ("满意度评价", ("next",)),
     "hangup": ("挂机", ()),
 }
+# how the pages and the refusals name a step's fields
+FIELD_LABELS = {
+    "next": "下一节点",
+    "fail": "无有效按键时",
+    "open": "服务时间内",
+    "closed": "非服务时间",
+    "other": "其他号码",
+    "after": "坐席挂机后",
+    "black": "黑名单",
+    "white": "白名单",
+    "vip": "重点来电人",
+    "priority": "指定优先号码",
+    "timeout": "等待秒数",
+    "retries": "重试次数",
+    "text": "播放文字",
+    "invalid_text": "按键错误提示",
+    "thanks": "致谢语",
+    "queue": "队列",
+    "recording": "录音",
+}
 DIGITS = set("0123456789*#")
 CALLER_KINDS = ("black", "white", "vip", "priority")  # checked in this order
 MAX_NODES = 200
@@ -58,10 +78,12 @@ def check(start: str, nodes: dict, queue_codes: set[str]) -> None:
         kind = step["type"]
         for link in KINDS[kind][1]:
             if step.get(link) not in nodes:
-                raise Unprocessable(f"{where}的“{link}”指向不存在的节点", field="nodes")
+                label = FIELD_LABELS[link]
+                raise Unprocessable(f"{where}的“{label}”指向不存在的节点", field="nodes")
         for optional in ("after", *(CALLER_KINDS if kind == "caller" else ())):
             if step.get(optional) is not None and step[optional] not in nodes:
-                raise Unprocessable(f"{where}的“{optional}”指向不存在的节点", field="nodes")
+                label = FIELD_LABELS[optional]
+                raise Unprocessable(f"{where}的“{label}”指向不存在的节点", field="nodes")
         if kind in ("play", "survey") and not (step.get("text") or step.get("recording")):
             raise Unprocessable(f"{where}需要播放文本或录音", field="nodes")
         if kind == "menu":
@@ -77,7 +99,8 @@ def check(start: str, nodes: dict, queue_codes: set[str]) -> None:
             for number, low, high in (("timeout", 1, 60), ("retries", 0, 9)):
                 value = step.get(number, low)
                 if not isinstance(value, int) or not low <= value <= high:
-                    raise Unprocessable(f"{where}的“{number}”应在 {low}–{high} 之间", field="nodes")
+                    label = FIELD_LABELS[number]
+                    raise Unprocessable(f"{where}的“{label}”应在 {low}–{high} 之间", field="nodes")
         if kind in ("hours", "queue") and step.get("queue") not in queue_codes:
             raise Unprocessable(f"{where}的队列“{step.get('queue')}”不存在", field="nodes")
         if kind == "queue":

@@ -28,6 +28,7 @@ SPEAKS_TO = {
     "barge": frozenset({"caller", "agent"}),  # 强插
     "three_way": frozenset({"caller", "agent"}),  # 三方通话 (12345–110 联动)
     "transfer": frozenset({"caller", "agent"}),  # 转接: the agent then leaves
+    "consult": frozenset({"agent"}),  # 咨询: the caller holds (music) meanwhile
 }
 # An outside party the caller talks on with when the agent leaves; the others (a
 # supervisor) leave with the agent.
@@ -180,8 +181,11 @@ class Bridge:
         silence = SILENCE[self.a.payload_type]
         from_a = self.a.take()
         from_b = self.b.take() if self.b is not None else silence
-        if self.hold_music is not None:
+        if self.hold_music is not None:  # the caller hears music and nothing else
             self.a.send(self.hold_music.frame())
+            if self.parties:  # … while the agent talks with a colleague (咨询)
+                self._mix(silence, from_b, to_caller=False)
+                return
             for stream in self._others():
                 stream.take()
                 stream.send(silence)
@@ -200,7 +204,7 @@ class Bridge:
         for stream, _ in self.parties.values():
             yield stream
 
-    def _mix(self, from_a: bytes, from_b: bytes) -> None:
+    def _mix(self, from_a: bytes, from_b: bytes, *, to_caller: bool = True) -> None:
         """Three or more: decode, sum what each one hears (``SPEAKS_TO``), encode."""
         to_linear, to_g711 = _Codec.tables(self.a.payload_type)
         caller, agent = _linear(from_a, to_linear), _linear(from_b, to_linear)
@@ -208,14 +212,15 @@ class Bridge:
             key: (stream, _linear(stream.take(), to_linear), SPEAKS_TO[mode])
             for key, (stream, mode) in self.parties.items()
         }
-        to_caller, besides_caller, everyone = agent.copy(), agent.copy(), caller + agent
+        heard_by_caller, besides_caller, everyone = agent.copy(), agent.copy(), caller + agent
         for _, voice, speaks_to in voices.values():
             everyone = everyone + voice
             if "caller" in speaks_to:
-                to_caller += voice
+                heard_by_caller += voice
             if "agent" in speaks_to:
                 besides_caller += voice
-        self.a.send(_g711(to_caller, to_g711))
+        if to_caller:
+            self.a.send(_g711(heard_by_caller, to_g711))
         if self.b is not None:  # the agent hears the caller and whoever speaks to it
             self.b.send(_g711(caller + besides_caller - agent, to_g711))
         for stream, voice, _ in voices.values():

@@ -1,35 +1,35 @@
-"""PlatformLink: the media node's one door into the platform.
+"""The media node's one door into the platform: :class:`PlatformLink`.
 
-For now the node talks to the database in-process, on one thread of its own (Django's
-ORM is synchronous; one thread also keeps SQLite writers in line). The WebSocket link
-to a web node (a later step) replaces this class and keeps its methods: each takes and
-returns plain values, as a JSON message would carry them.
+Every question a node asks is one of ``node_calls.CALLS`` — a name and JSON values in,
+JSON values out — so it travels the same way either of two roads:
+
+* :class:`DirectLink` (embedded, ``make run``): the node runs the call next to the
+  database itself, on one thread of its own (Django's ORM is synchronous; one thread
+  also keeps SQLite writers in line);
+* :class:`WebSocketLink` (distributed): the node connects as a client to a web node's
+  ``/ws/medianode/`` (``consumers.MediaNodeConsumer``) with the node token, and each call
+  is a message ``{"id", "call", "args"}`` answered by ``{"id", "result"}`` or
+  ``{"id", "error"}``. It reconnects by itself; a node needs no database credentials.
+
+What comes back is turned into the dataclasses below, the same on both roads.
 """
 
 import asyncio
 import concurrent.futures
 import dataclasses
 import datetime as dt
+import itertools
+import json
 import logging
 
 from django.db import close_old_connections, connections
-from django.utils import timezone
 
-from hotline.contact import acd
-from hotline.contact import services as contact
-from hotline.contact.connectors import rating_reply
 from hotline.contact.lifecycle import SessionState
-from hotline.contact.models import Channel, Queue, Session
-from hotline.contact.selectors import queue_position
-from hotline.core.errors import HotlineError
-from hotline.core.models import User
 
-from . import selectors
-from . import services as telephony
+from . import node_calls
+from .node_calls import WAITING
 
 log = logging.getLogger(__name__)
-
-WAITING = {SessionState.QUEUED, SessionState.OFFERED, SessionState.NEW}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,9 +46,10 @@ class PartyJob:
     number, and how it is heard (``legs.SPEAKS_TO``)."""
 
     id: int
-    kind: str  # supervisor | outside
+    kind: str  # supervisor | outside | agent (咨询)
     mode: str
-    target: str  # the supervisor's SIP address, or the number to call over the trunk
+    target: str  # the phone's SIP address, or the number to call over the trunk
+    user_id: int | None = None  # the supervisor or the consulted agent
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,73 +90,83 @@ class CallbackJob:
 
 
 class PlatformLink:
-    def __init__(self):
-        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="platform-link")
+    """What a node asks; a road (``call``) is given by a subclass."""
 
-    async def _call(self, function, *args):
-        def run():
-            close_old_connections()
-            return function(*args)
+    async def call(self, name: str, /, **args):
+        raise NotImplementedError
 
-        return await asyncio.get_running_loop().run_in_executor(self._thread, run)
-
-    def close(self) -> None:
-        self._thread.submit(connections.close_all).result()
-        self._thread.shutdown(wait=True)
+    async def close(self) -> None:
+        """Let go of what the road holds (a thread, a socket)."""
 
     # --- what the node asks -------------------------------------------------------------------
 
     async def flow_for(self, number: str) -> Flow | None:
-        return await self._call(_flow_for, number)
+        found = await self.call("flow_for", number=number)
+        return found and Flow(**found)
 
     async def caller_kinds(self, platform_id: int, number: str) -> set[str]:
         """What the caller's number is to the platform: black, white, vip, priority."""
-        return await self._call(selectors.caller_kinds, platform_id, number)
+        return set(await self.call("caller_kinds", platform_id=platform_id, number=number))
 
     async def is_open(self, platform_id: int, queue_code: str) -> bool:
-        return await self._call(_is_open, platform_id, queue_code)
+        return await self.call("is_open", platform_id=platform_id, queue_code=queue_code)
 
     async def arrive(self, platform_id: int, queue_code: str, caller: str) -> CallStatus:
-        return await self._call(_arrive, platform_id, queue_code, caller)
+        return _status(
+            await self.call("arrive", platform_id=platform_id, queue_code=queue_code, caller=caller)
+        )
 
     async def status(self, session_id: int) -> CallStatus:
-        return await self._call(_status, session_id)
+        return _status(await self.call("status", session_id=session_id))
 
     async def left(self, session_id: int) -> None:
         """The caller hung up."""
-        await self._call(_left, session_id)
+        await self.call("left", session_id=session_id)
 
     async def answered(self, session_id: int, agent_id: int) -> bool:
         """The agent's phone picked up: the offer is accepted (False: it had moved on)."""
-        return await self._call(_answered, session_id, agent_id)
+        return await self.call("answered", session_id=session_id, agent_id=agent_id)
 
     async def unanswered(self, session_id: int, agent_id: int) -> None:
         """The agent's phone was busy, refused or rang out."""
-        await self._call(_unanswered, session_id, agent_id)
+        await self.call("unanswered", session_id=session_id, agent_id=agent_id)
 
     async def agent_hung_up(self, session_id: int, agent_id: int) -> None:
-        await self._call(_agent_hung_up, session_id, agent_id)
+        await self.call("agent_hung_up", session_id=session_id, agent_id=agent_id)
+
+    async def sip_ha1(self, extension: str) -> str | None:
+        """The digest HA1 of a registering phone's account (None: no such extension)."""
+        return await self.call("sip_ha1", extension=extension)
+
+    async def sip_register(
+        self, extension: str, contact: str, expires: int, user_agent: str, node: str
+    ) -> int:
+        """Bind (or, expires 0, unbind) an authenticated phone; the seconds granted."""
+        return await self.call(
+            "sip_register",
+            extension=extension,
+            contact=contact,
+            expires=expires,
+            user_agent=user_agent,
+            node=node,
+        )
 
     async def heartbeat(self, **health) -> None:
         """The node is alive (or stopping): its calls and its trunk's health."""
-        await self._call(lambda: telephony.node_heartbeat(**health))
+        await self.call("heartbeat", **health)
 
     async def callbacks_claim(self, node: str) -> list[CallbackJob]:
-        return await self._call(_callbacks_claim, node)
+        return [CallbackJob(**job) for job in await self.call("callbacks_claim", node=node)]
 
     async def callback_progress(self, call_id: int, state: str, result: str = "") -> None:
-        await self._call(
-            lambda: telephony.callback_progress(call_id=call_id, state=state, result=result)
-        )
+        await self.call("callback_progress", call_id=call_id, state=state, result=result)
 
     async def party_progress(self, party_id: int, state: str, result: str = "") -> None:
-        await self._call(
-            lambda: telephony.party_progress(party_id=party_id, state=state, result=result)
-        )
+        await self.call("party_progress", party_id=party_id, state=state, result=result)
 
     async def rate(self, session_id: int, digit: str) -> bool:
         """The caller's key in the survey (1–5); False when it is not a level."""
-        return await self._call(_rate, session_id, digit)
+        return await self.call("rate", session_id=session_id, digit=digit)
 
     async def recorded(
         self,
@@ -167,131 +178,132 @@ class PlatformLink:
         size: int,
         call_id: int | None = None,
     ) -> None:
-        await self._call(
-            lambda: telephony.recording_add(
-                session_id=session_id,
-                agent_id=agent_id,
-                file=file,
-                started_at=started_at,
-                seconds=seconds,
-                size=size,
-                call_id=call_id,
-            )
+        await self.call(
+            "recorded",
+            session_id=session_id,
+            agent_id=agent_id,
+            file=file,
+            started_at=started_at,
+            seconds=seconds,
+            size=size,
+            call_id=call_id,
         )
 
 
-def _flow_for(number: str) -> Flow | None:
-    flow = selectors.flow_for_number(number)
-    return flow and Flow(flow.pk, flow.platform_id, flow.start, flow.nodes)
+def _status(found: dict) -> CallStatus:
+    parties = tuple(PartyJob(**party) for party in found.get("parties", ()))
+    return CallStatus(**{**found, "parties": parties})
 
 
-def _queue(platform_id: int, code: str) -> Queue:
-    return Queue.objects.select_related("platform").get(platform_id=platform_id, code=code)
+class DirectLink(PlatformLink):
+    """The embedded road: the call runs in this process, on the link's own thread."""
+
+    def __init__(self):
+        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="platform-link")
+
+    async def call(self, name: str, /, **args):
+        function = node_calls.CALLS[name]
+
+        def run():
+            close_old_connections()
+            return function(**args)
+
+        return await asyncio.get_running_loop().run_in_executor(self._thread, run)
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, connections.close_all)
+        self._thread.shutdown(wait=False)
 
 
-def _is_open(platform_id: int, queue_code: str) -> bool:
-    return acd.hours_at(_queue(platform_id, queue_code), timezone.now())[0]
+class LinkDown(ConnectionError):
+    """The web node cannot be reached (the call is not made)."""
 
 
-def _arrive(platform_id: int, queue_code: str, caller: str) -> CallStatus:
-    queue = _queue(platform_id, queue_code)
-    session = contact.contact_arrive(
-        platform=queue.platform, channel=Channel.VOICE, address=caller, queue=queue
-    )
-    return _status_of(session)
+class WebSocketLink(PlatformLink):
+    """The distributed road: the node is a WebSocket client of a web node. A call waits
+    up to ``wait`` seconds for the connection (it reconnects by itself) and for its
+    answer; a refused token is logged and retried (the operator fixes the token)."""
+
+    def __init__(self, url: str, token: str, *, wait: float = 10.0):
+        self.url, self.token, self.wait = url, token, wait
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future] = {}
+        self._socket = None
+        self._connected = asyncio.Event()
+        self._runner: asyncio.Task | None = None
+
+    async def call(self, name: str, /, **args):
+        if self._runner is None:
+            self._runner = asyncio.get_running_loop().create_task(self._run())
+        try:
+            await asyncio.wait_for(self._connected.wait(), self.wait)
+        except TimeoutError:
+            raise LinkDown(f"连接 {self.url} 失败") from None
+        import websockets
+
+        number = next(self._ids)
+        answer = self._pending[number] = asyncio.get_running_loop().create_future()
+        try:
+            message = {"id": number, "call": name, "args": args}
+            await self._socket.send(json.dumps(message, default=_json_value))
+            return await asyncio.wait_for(answer, self.wait)
+        except TimeoutError:
+            raise LinkDown(f"{name} 未在 {self.wait:.0f} 秒内得到答复") from None
+        except (OSError, websockets.WebSocketException) as error:
+            raise LinkDown(f"平台连接中断：{error}") from None
+        finally:
+            self._pending.pop(number, None)
+
+    async def _run(self) -> None:
+        import websockets
+
+        pause = 0.5
+        headers = {"Authorization": f"Bearer {self.token}"}
+        # the web node admits WebSockets from its own hosts only (as browsers show them)
+        scheme, _, rest = self.url.partition("://")
+        origin = f"{'https' if scheme == 'wss' else 'http'}://{rest.split('/')[0]}"
+        while True:
+            try:
+                async with websockets.connect(
+                    self.url,
+                    additional_headers=headers,
+                    origin=origin,
+                    open_timeout=5,
+                    max_size=2**22,
+                ) as socket:
+                    self._socket, pause = socket, 0.5
+                    self._connected.set()
+                    log.info("已连接平台 %s", self.url)
+                    async for text in socket:
+                        self._answer(json.loads(text))
+            except websockets.ConnectionClosed as closed:
+                why = "节点令牌被拒绝" if closed.rcvd and closed.rcvd.code == 4401 else closed
+                log.warning("平台连接中断（%s）：%s，%.1f 秒后重连", self.url, why, pause)
+            except (OSError, TimeoutError, websockets.WebSocketException) as error:
+                log.warning("平台连接中断（%s）：%s，%.1f 秒后重连", self.url, error, pause)
+            self._connected.clear()
+            for waiting in self._pending.values():
+                if not waiting.done():
+                    waiting.set_exception(LinkDown("平台连接中断"))
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 10.0)
+
+    def _answer(self, message: dict) -> None:
+        waiting = self._pending.get(message.get("id"))
+        if waiting is None or waiting.done():
+            return
+        if "error" in message:
+            waiting.set_exception(LinkDown(message["error"]))
+        else:
+            waiting.set_result(message.get("result"))
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
 
 
-def _status(session_id: int) -> CallStatus:
-    return _status_of(Session.objects.get(pk=session_id))
-
-
-def _status_of(session: Session, now: dt.datetime | None = None) -> CallStatus:
-    state = SessionState(session.state)
-    agent = {}
-    if state in (SessionState.OFFERED, SessionState.ACTIVE) and session.agent_id:
-        agent = dict(agent_id=session.agent_id, agent_phone=selectors.phone_of(session.agent_id))
-    if state in WAITING:
-        position = queue_position(session, now)
-        announcement = position.announcement if position else ""
-        return CallStatus(session.pk, state, announcement, ref=session.ref, **agent)
-    # an agent ending the call on the desk just hangs up; anything else says why
-    quiet = state == SessionState.ACTIVE or session.end_reason == "agent"
-    notice = "" if quiet else selectors.last_notice(session)
-    left_request = session.needs_callback and session.callback_at is None
-    parties = ()
-    if state == SessionState.ACTIVE:
-        parties = tuple(
-            PartyJob(p.pk, p.kind, p.mode, p.target) for p in selectors.open_parties(session.pk)
-        )
-    return CallStatus(
-        session.pk,
-        state,
-        notice=notice,
-        ref=session.ref,
-        left_request=left_request,
-        held=session.held_at is not None,
-        parties=parties,
-        **agent,
-    )
-
-
-def _left(session_id: int) -> None:
-    session = Session.objects.get(pk=session_id)
-    try:
-        if session.state in WAITING:
-            contact.contact_abandon(session=session)
-        elif session.state == SessionState.ACTIVE:
-            contact.session_end(actor=None, session=session)
-    except HotlineError as exc:  # the platform moved it meanwhile (answered, timed out)
-        log.info("会话 %s 挂机时状态已变：%s", session.ref, exc)
-
-
-def _answered(session_id: int, agent_id: int) -> bool:
-    session = Session.objects.get(pk=session_id)
-    if session.state == SessionState.ACTIVE and session.agent_id == agent_id:
-        return True  # the agent took it on the desk first; the phone joins the call
-    try:
-        contact.session_accept(actor=User.objects.get(pk=agent_id), session=session)
-    except HotlineError as exc:  # the offer was taken back (rang too long) or moved
-        log.info("会话 %s 摘机时已不再分配给该话务员：%s", session_id, exc)
-        return False
-    return True
-
-
-def _unanswered(session_id: int, agent_id: int) -> None:
-    contact.voice_offer_unanswered(
-        session=Session.objects.get(pk=session_id), agent=User.objects.get(pk=agent_id)
-    )
-
-
-def _agent_hung_up(session_id: int, agent_id: int) -> None:
-    contact.voice_agent_hung_up(
-        session=Session.objects.get(pk=session_id), agent=User.objects.get(pk=agent_id)
-    )
-
-
-def _rate(session_id: int, digit: str) -> bool:
-    level = rating_reply(digit)
-    if level is None:
-        return False
-    try:
-        contact.contact_rate(session=Session.objects.get(pk=session_id), satisfaction=level)
-    except HotlineError as exc:
-        log.info("会话 %s 的按键评价未记录：%s", session_id, exc)
-        return False
-    return True
-
-
-def _callbacks_claim(node: str) -> list[CallbackJob]:
-    return [
-        CallbackJob(
-            id=call.pk,
-            session_id=call.session_id,
-            ref=call.session.ref if call.session_id else call.order.number,
-            agent_id=call.agent_id,
-            agent_phone=selectors.phone_of(call.agent_id),
-            number=call.number,
-            caller_id=call.caller_id,
-        )
-        for call in telephony.callbacks_claim(node=node)
-    ]
+def _json_value(value):
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"不能发送 {type(value).__name__}")

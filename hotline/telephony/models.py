@@ -89,6 +89,18 @@ class CallRecording(models.Model):
         """The number of what was recorded: the session's, or the order's it was called from."""
         return self.session.ref if self.session_id else self.call.order.number
 
+    @property
+    def kind(self) -> str:
+        """来电 | 电话回拨 | 工单外呼 | 语音留言 (``selectors.RECORDING_KINDS`` filters alike)."""
+        if self.call_id:
+            return "order" if self.session_id is None else "callback"
+        return "inbound" if self.agent_id else "message"
+
+    @property
+    def number(self) -> str:
+        """The citizen's number on the call."""
+        return self.call.number if self.call_id else self.session.address
+
 
 class OutboundCall(models.Model):
     """电话回拨 / 电话外呼: the node rings the agent's phone, then calls the citizen over the
@@ -171,15 +183,17 @@ class MediaNodeStatus(models.Model):
 
 class CallParty(models.Model):
     """通话加入方: someone the media node brings into a live, bridged call — a supervisor
-    on the supervisor's own phone (监听 listen, 耳语 whisper to the agent, 强插 barge in), or
-    an outside number over the trunk (12345–110 联动 to 110/119/120/122 or another number:
-    三方通话, or 转接 that leaves the caller with it). Who hears whom is declared once, in
+    on the supervisor's own phone (监听 listen, 耳语 whisper to the agent, 强插 barge in), an
+    outside number over the trunk (12345–110 联动 to 110/119/120/122 or another number:
+    三方通话, or 转接 that leaves the caller with it), or a colleague the agent consults
+    while the caller holds (咨询转接: then 完成转接 hands the call over, or 取消). Who hears whom is declared once, in
     ``hotline.telephony.legs.HEARS``; the record stays on the session (and so on the order
     made from it) as the linkage record."""
 
     class Kind(models.TextChoices):
         SUPERVISOR = "supervisor", "班长"
         OUTSIDE = "outside", "外部号码"
+        AGENT = "agent", "坐席"  # 咨询转接: the colleague the agent consults first
 
     class Mode(models.TextChoices):
         LISTEN = "listen", "监听"
@@ -187,6 +201,7 @@ class CallParty(models.Model):
         BARGE = "barge", "强插"
         THREE_WAY = "three_way", "三方通话"
         TRANSFER = "transfer", "转接"
+        CONSULT = "consult", "咨询"
 
     class State(models.TextChoices):
         REQUESTED = "requested", "等待呼叫"
@@ -261,3 +276,35 @@ class LinkageTarget(models.Model):
 
     def __str__(self):
         return f"{self.number} {self.name}"
+
+
+class SipAccount(models.Model):
+    """话机注册账号: an agent's (or a 回访员's) phone that REGISTERs with the media nodes
+    as ``extension`` with a password (digest; only HA1 is kept). While registered, calls
+    for the agent ring ``contact`` — the address the REGISTER came from — unless a fixed
+    坐席话机 address is set."""
+
+    agent = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name="使用人",
+        on_delete=models.CASCADE,
+        related_name="sip_account",
+    )
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="+")
+    extension = models.CharField("分机号", max_length=8, unique=True)
+    ha1 = models.CharField("认证摘要", max_length=32, help_text="MD5(分机号:realm:密码)")
+    contact = models.CharField("注册地址", max_length=200, blank=True)
+    user_agent = models.CharField("话机型号", max_length=100, blank=True)
+    node = models.CharField("注册节点", max_length=100, blank=True)
+    registered_at = models.DateTimeField("注册时间", null=True, blank=True)
+    expires_at = models.DateTimeField("注册到期", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "话机注册账号"
+
+    def __str__(self):
+        return self.extension
+
+    def registered(self, now=None) -> bool:
+        now = now or timezone.now()
+        return bool(self.contact and self.expires_at and self.expires_at > now)

@@ -1,4 +1,4 @@
-"""The media node (媒体节点): one asyncio process owning SIP over UDP and RTP.
+"""The media node (媒体节点): one asyncio process owning SIP (over UDP and TCP) and RTP.
 
 It answers trunk calls to the numbers that have an IVR flow, walks the caller through
 the flow (``hotline.telephony.flow``) and talks to the platform through a
@@ -18,11 +18,11 @@ from aiosipua import SipRequest, SipResponse
 from aiosipua.headers import parse_address
 from django.utils import timezone
 
-from . import prompts, recording, sip
+from . import digest, prompts, recording, sip
 from .callback import run_callback
 from .flow import run_flow
 from .legs import Bridge, PhoneLeg
-from .link import PlatformLink
+from .link import DirectLink, PlatformLink
 from .rtp import Player, PortPool, RtpStream
 from .stream import AudioFork
 
@@ -125,7 +125,7 @@ class Call:
 class MediaNode:
     def __init__(self, config: NodeConfig | None = None, link: PlatformLink | None = None):
         self.config = config or NodeConfig()
-        self.link = link or PlatformLink()
+        self.link = link or DirectLink()
         self.calls: dict[str, Call] = {}
         self.ports = PortPool(self.config.rtp_low, self.config.rtp_high)
         self.transactions = sip.ServerTransactions()
@@ -136,6 +136,8 @@ class MediaNode:
         self.bridges: set[Bridge] = set()
         self._audio: dict[tuple, bytes] = {}
         self._transport: asyncio.DatagramTransport | None = None
+        self._tcp_server: asyncio.Server | None = None
+        self._streams: dict[tuple, asyncio.Transport] = {}  # SIP over TCP: peer → connection
         self._ticker: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self.stats = {"calls": 0, "late_ticks": 0, "bad_requests": 0}
@@ -149,6 +151,10 @@ class MediaNode:
             lambda: _SipProtocol(self), local_addr=(self.config.host, self.config.port)
         )
         self.address = self._transport.get_extra_info("sockname")[:2]
+        # SIP over TCP on the same port (RFC 3261 §18: a UA must take both)
+        self._tcp_server = await loop.create_server(
+            lambda: _SipStreamProtocol(self), host=self.config.host, port=self.address[1]
+        )
         self._ticker = asyncio.create_task(self._tick())
         self.name = f"{socket.gethostname()}:{self.address[1]}"
         self.started_at = timezone.now()
@@ -175,8 +181,13 @@ class MediaNode:
         await asyncio.gather(
             *(t for t in [self._ticker, *self._tasks] if t), return_exceptions=True
         )
+        await self.link.close()
         if self._transport:
             self._transport.close()
+        if self._tcp_server:
+            self._tcp_server.close()
+            for connection in list(self._streams.values()):
+                connection.close()
         log.info("媒体节点已停止")
 
     def spawn(self, coroutine) -> asyncio.Task:
@@ -238,8 +249,16 @@ class MediaNode:
     # --- SIP in ---------------------------------------------------------------------------------
 
     def send(self, data: bytes, addr) -> None:
-        if self._transport is not None:
+        """To ``addr`` over the TCP connection it came on, if it did; else over UDP."""
+        connection = self._streams.get(tuple(addr[:2]))
+        if connection is not None and not connection.is_closing():
+            connection.write(data)
+        elif self._transport is not None:
             self._transport.sendto(data, addr)
+
+    def transport_for(self, addr) -> str:
+        """How the node reaches ``addr``: "TCP" over a connection it holds, else "UDP"."""
+        return "TCP" if addr is not None and tuple(addr[:2]) in self._streams else "UDP"
 
     def reply(self, request: SipRequest, addr, code: int, reason: str, **kwargs) -> bytes:
         data = bytes(sip.response(request, code, reason, **kwargs))
@@ -282,6 +301,9 @@ class MediaNode:
                 self.send(last, addr)
             return
         self.transactions.open(request, addr)
+        if method == "REGISTER":
+            self.spawn(self._register(request, addr))
+            return
         leg = self.legs.get(request.call_id)
         if leg is not None:
             return self._on_leg_request(leg, request, addr)
@@ -307,16 +329,19 @@ class MediaNode:
             self.reply(request, addr, 200, "OK")
             return self._end(call, "来电人挂机")
         if method == "INVITE" and call is not None:  # re-INVITE (hold, refresh): same media
-            return self.reply(request, addr, 200, "OK", contact=self.contact(), body=call.sdp)
+            return self.reply(request, addr, 200, "OK", contact=self.contact(addr), body=call.sdp)
         if method in ("OPTIONS", "INFO") and call is not None:
             return self.reply(request, addr, 200, "OK")
         if call is None and method in ("BYE", "INFO"):
             return self.reply(request, addr, 481, "Call/Transaction Does Not Exist")
         return self.reply(request, addr, 405, "Method Not Allowed", extra={"Allow": ALLOW_HEADER})
 
-    def contact(self) -> str:
+    def contact(self, addr=None) -> str:
+        """Where the far end sends its next requests: here, over the transport it used."""
         host, port = self.address
-        return f"<sip:medianode@{self.media_ip_for(None) if host == '0.0.0.0' else host}:{port}>"
+        where = f"{self.media_ip_for(None) if host == '0.0.0.0' else host}:{port}"
+        tcp = ";transport=tcp" if self.transport_for(addr) == "TCP" else ""
+        return f"<sip:medianode@{where}{tcp}>"
 
     def media_ip_for(self, addr) -> str:
         if self.config.media_ip:
@@ -377,13 +402,19 @@ class MediaNode:
         stream.remote = offer.address
         call.stream, call.player = stream, Player(offer.payload_type)
         call.sdp = sip.answer_sdp(self.media_ip_for(addr), port, offer, int(time.time()))
-        self.reply(request, addr, 180, "Ringing", to_tag=call.local_tag, contact=self.contact())
+        self.reply(request, addr, 180, "Ringing", to_tag=call.local_tag, contact=self.contact(addr))
         if self.config.answer_delay:
             await asyncio.sleep(self.config.answer_delay)
         if not call.alive:
             return
         call.final = self.reply(
-            request, addr, 200, "OK", to_tag=call.local_tag, contact=self.contact(), body=call.sdp
+            request,
+            addr,
+            200,
+            "OK",
+            to_tag=call.local_tag,
+            contact=self.contact(addr),
+            body=call.sdp,
         )
         call.state = "answered"
         log.info("接听 %s → %s（%s，RTP %s）", call.caller, call.number, call.call_id, port)
@@ -497,9 +528,8 @@ class MediaNode:
 
     def _request(self, method: str, uri: str, headers: dict, addr, branch: str) -> SipRequest:
         request = SipRequest(method=method, uri=uri)
-        request.add_header(
-            "Via", f"SIP/2.0/UDP {self.media_ip_for(addr)}:{self.address[1]};branch={branch};rport"
-        )
+        via = f"SIP/2.0/{self.transport_for(addr)} {self.media_ip_for(addr)}:{self.address[1]}"
+        request.add_header("Via", f"{via};branch={branch};rport")
         request.add_header("Max-Forwards", "70")
         for name, value in headers.items():
             request.add_header(name, value)
@@ -533,6 +563,51 @@ class MediaNode:
             return None
         finally:
             self._client.pop(branch, None)
+
+    # --- 话机注册: REGISTER with digest ------------------------------------------------------------
+
+    async def _register(self, request: SipRequest, addr) -> None:
+        """A desk phone or softphone registers its extension: challenged first (401), then
+        checked against the account's HA1; the binding is the address the REGISTER came
+        from, so a phone behind NAT is called where it is."""
+        extension = (request.to_addr.uri.user or "").split(";")[0]
+        params = digest.parse(request.get_header("Authorization") or "")
+        state = digest.nonce_state(params["nonce"]) if params.get("nonce") else "none"
+        if state != "fresh":
+            challenge = {"WWW-Authenticate": digest.challenge(stale=state == "stale")}
+            self.reply(request, addr, 401, "Unauthorized", to_tag=sip.new_tag(), extra=challenge)
+            return
+        ha1 = await self.link.sip_ha1(extension)
+        if (
+            ha1 is None
+            or params.get("username") != extension
+            or not digest.verify(params, "REGISTER", ha1)
+        ):
+            log.warning("分机 %s 注册认证失败（%s:%s）", extension, *addr[:2])
+            self.reply(request, addr, 403, "Forbidden", to_tag=sip.new_tag())
+            return
+        wanted = _expires_of(request)
+        granted = await self.link.sip_register(
+            extension,
+            f"sip:{extension}@{addr[0]}:{addr[1]}",
+            wanted,
+            (request.get_header("User-Agent") or "")[:100],
+            self.name,
+        )
+        contact = request.get_header("Contact") or ""
+        answer_contact = None
+        if granted and contact.strip() != "*":
+            answer_contact = f"{contact.split(';')[0].strip()};expires={granted}"
+        log.info("分机 %s %s（%s:%s）", extension, "已注册" if granted else "已注销", *addr[:2])
+        self.reply(
+            request,
+            addr,
+            200,
+            "OK",
+            to_tag=sip.new_tag(),
+            contact=answer_contact,
+            extra={"Expires": str(granted)},
+        )
 
     # --- health: heartbeats and the trunk probe (中继线路异常告警) ------------------------------------
 
@@ -704,7 +779,7 @@ class MediaNode:
             "To": leg.to_value,
             "Call-ID": leg.call_id,
             "CSeq": "1 INVITE",
-            "Contact": self.contact(),
+            "Contact": self.contact(leg.addr),
             **leg.headers,
         }
         invite = self._request("INVITE", leg.uri, headers, leg.addr, leg.branch)
@@ -784,7 +859,7 @@ class MediaNode:
             leg.ended_by = "remote"
             self.spawn(self._leg_over(leg))
         elif method == "INVITE":  # re-INVITE (hold, session refresh): the same media
-            self.reply(request, addr, 200, "OK", contact=self.contact(), body=leg.sdp)
+            self.reply(request, addr, 200, "OK", contact=self.contact(addr), body=leg.sdp)
         elif method in ("OPTIONS", "INFO", "UPDATE"):
             self.reply(request, addr, 200, "OK")
         else:
@@ -889,6 +964,81 @@ class MediaNode:
 
 
 ALLOW_HEADER = sip.ALLOW
+
+
+def _expires_of(request: SipRequest) -> int:
+    """How long a REGISTER asks to be bound: the Contact's ``expires``, else the Expires
+    header, else an hour; ``Contact: *`` (remove all) is 0."""
+    contact = request.get_header("Contact") or ""
+    if contact.strip() == "*":
+        return 0
+    for value in (_param(contact, "expires"), request.get_header("Expires")):
+        if value is not None and str(value).strip().isdigit():
+            return int(str(value).strip())
+    return 3600
+
+
+def _param(header: str, name: str) -> str | None:
+    for part in header.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == name:
+            return value.strip()
+    return None
+
+
+class _SipStreamProtocol(asyncio.Protocol):
+    """One SIP-over-TCP connection: the byte stream cut into messages by their blank line
+    and Content-Length (RFC 3261 §18.3); answers go back on the same connection."""
+
+    MAX_MESSAGE = 64 * 1024  # a peer that sends more without a message end is cut off
+
+    def __init__(self, node: MediaNode):
+        self.node = node
+        self.buffer = b""
+        self.peer = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.peer = tuple(transport.get_extra_info("peername")[:2])
+        self.node._streams[self.peer] = transport
+
+    def connection_lost(self, exc):
+        if self.node._streams.get(self.peer) is self.transport:
+            del self.node._streams[self.peer]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            self.buffer = self.buffer.lstrip(b"\r\n")  # keep-alive CRLFs between messages
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                break
+            length = _content_length(self.buffer[:end])
+            if length is None:
+                log.warning("SIP/TCP %s:%s 报文缺少 Content-Length，断开连接", *self.peer)
+                self.transport.close()
+                return
+            total = end + 4 + length
+            if len(self.buffer) < total:
+                break
+            message, self.buffer = self.buffer[:total], self.buffer[total:]
+            self.node.received(message, self.peer)
+        if len(self.buffer) > self.MAX_MESSAGE:
+            log.warning("SIP/TCP %s:%s 报文过长，断开连接", *self.peer)
+            self.transport.close()
+
+
+def _content_length(head: bytes) -> int | None:
+    """The Content-Length of a message's head (compact form ``l`` too); None if absent
+    or not a number — over a stream, a message without it has no end."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() in (b"content-length", b"l"):
+            try:
+                return int(value.strip())
+            except ValueError:
+                return None
+    return None
 
 
 class _SipProtocol(asyncio.DatagramProtocol):

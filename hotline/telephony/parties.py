@@ -47,14 +47,16 @@ def _start(call, party: PartyJob, link: PlatformLink) -> None:
         # 号码隐藏: the far end sees the hotline's number; the caller's rides along (随路数据)
         uri, shown = f"sip:{party.target}@{node.config.trunk}", call.number
         headers["X-Hotline-Caller"] = call.caller
-    else:
+    else:  # a supervisor's phone, or the consulted colleague's (咨询)
         uri, shown = party.target, call.caller
-        headers["X-Hotline-Monitor"] = party.mode
+        header = "X-Hotline-Monitor" if party.kind == "supervisor" else "X-Hotline-Consult"
+        headers[header] = party.mode
     leg = call.parties[party.id] = PhoneLeg(
         uri,
         payload_type=call.stream.payload_type,
         from_user=shown,
         session_id=call.session_id,
+        agent_id=party.user_id if party.kind == "agent" else None,
         headers=headers,
         party_id=party.id,
     )
@@ -89,3 +91,25 @@ async def _run(call, leg: PhoneLeg, party: PartyJob, link: PlatformLink) -> None
     if not call.alive and leg.ended_by != "remote":
         leg.ended_by = "caller"
     await link.party_progress(party.id, "ended", ENDED_BY.get(leg.ended_by, "通话结束"))
+
+
+def hand_over(call, agent_id: int) -> bool:
+    """完成转接 after a consultation: the consulted agent's phone, already on the line,
+    becomes the call's agent leg and the first agent's phone is hung up. False when no
+    such phone is on the call (then the next agent's phone is rung as after any
+    transfer)."""
+    for party_id, leg in list(call.parties.items()):
+        if leg.agent_id == agent_id and leg.bridged:
+            bridge = leg.bridge
+            bridge.leave(party_id)
+            first = call.leg
+            first.bridge = None  # its end no longer ends the call
+            bridge.b, bridge.hold_music = leg.stream, None  # the caller meets the new agent
+            bridge._listen(leg.stream)
+            leg.party_id, leg.offer = None, True
+            del call.parties[party_id]
+            call.leg = leg
+            first.ended_by = "transfer"
+            call.node.spawn(call.node.leg_hangup(first))
+            return True
+    return False

@@ -85,7 +85,8 @@ def tts(text: str) -> np.ndarray:
         return read_wav(path)[0]
     with tempfile.NamedTemporaryFile(suffix=".wav", dir=folder()) as raw:
         subprocess.run(
-            [ESPEAK, "-v", VOICE, "-s", str(SPEED), "-w", raw.name, text],
+            # "--": a text that starts with "-" is words to say, never an option
+            [ESPEAK, "-v", VOICE, "-s", str(SPEED), "-w", raw.name, "--", text],
             check=True,
             capture_output=True,
             timeout=30,

@@ -1,7 +1,14 @@
 """Reads of the voice app, shaped for the media node."""
 
+import datetime as dt
+import json
+import pathlib
+import re
+import wave
+
 from hotline.contact.models import AgentPresence, Message, Session
 
+from . import prompts
 from .models import IvrFlow
 
 
@@ -23,11 +30,43 @@ def last_notice(session: Session) -> str:
 
 
 def phone_of(agent_id: int) -> str:
-    """The SIP address of the agent's phone (坐席话机), or ""."""
+    """The SIP address of the agent's phone (坐席话机): the fixed one set in 状态设置, else
+    where its registered phone is now; "" when neither."""
+    fixed = fixed_phone_of(agent_id)
+    if fixed:
+        return fixed
+    from django.utils import timezone
+
+    from .models import SipAccount
+
+    registered = (
+        SipAccount.objects.filter(agent_id=agent_id, expires_at__gt=timezone.now())
+        .values_list("contact", flat=True)
+        .first()
+    )
+    return registered or ""
+
+
+def fixed_phone_of(agent_id: int) -> str:
+    """The fixed 坐席话机 address set for the agent ("" when none)."""
     return (
         AgentPresence.objects.filter(agent_id=agent_id).values_list("phone_uri", flat=True).first()
         or ""
     )
+
+
+def sip_account_of(user):
+    """The user's 话机注册账号, if any."""
+    from .models import SipAccount
+
+    return SipAccount.objects.filter(agent=user).first()
+
+
+def sip_ha1(extension: str) -> str | None:
+    """The digest HA1 of a registering phone's extension (None: no such account)."""
+    from .models import SipAccount
+
+    return SipAccount.objects.filter(extension=extension).values_list("ha1", flat=True).first()
 
 
 def latest_callbacks(session_ids) -> dict:
@@ -142,6 +181,17 @@ def calls_of_order(user, order) -> list:
     return list(calls[:20])
 
 
+def call_rating_of_order(user, order) -> str:
+    """The caller's own rating of the call the order was made from (按键评价, 一次一评) —
+    beside, never instead of, the order's 回访 satisfaction (一事一评)."""
+    session = _call_of_order(user, order)
+    if session is None:
+        return ""
+    return (
+        Session.objects.filter(pk=session.pk).values_list("satisfaction", flat=True).first() or ""
+    )
+
+
 def linkages_of_order(user, order) -> list:
     """The outside parties (12345–110 联动) of the call an order was made from."""
     session = _call_of_order(user, order)
@@ -161,13 +211,13 @@ def linkages_of(session: Session) -> list:
 
 def parties_of(session: Session, viewer) -> list:
     """Who joined this call, oldest first, as ``viewer`` may know it: a supervisor sees
-    every party; anyone else only the outside numbers — a supervisor listening in stays
-    unseen (that is what 监听 is for)."""
+    every party; anyone else all but the supervisors — one listening in stays unseen
+    (that is what 监听 is for)."""
     from .models import CallParty
 
     parties = CallParty.objects.filter(session=session)
     if not viewer.can("contact.supervise"):
-        parties = parties.filter(kind=CallParty.Kind.OUTSIDE)
+        parties = parties.exclude(kind=CallParty.Kind.SUPERVISOR)
     return list(parties.select_related("user", "requested_by").order_by("created_at"))
 
 
@@ -233,3 +283,170 @@ def caller_kinds(platform_id: int, number: str) -> set[str]:
     ):
         kinds.add("priority")
     return kinds
+
+
+def recordings_found(
+    viewer,
+    *,
+    start=None,
+    end=None,
+    agent_id: int | None = None,
+    number: str = "",
+    ref: str = "",
+    kind: str = "",
+    min_seconds: int | None = None,
+):
+    """录音查询: the platform's recordings, newest first, narrowed by day, agent, the
+    caller's number (in part), the session's or order's number, kind and length."""
+    import datetime as _dt
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from .models import CallRecording
+
+    found = CallRecording.objects.select_related("session", "agent", "call__order").filter(
+        Q(session__platform_id=viewer.platform_id) | Q(call__platform_id=viewer.platform_id)
+    )
+    zone = timezone.get_current_timezone()
+    if start:
+        found = found.filter(started_at__gte=_dt.datetime.combine(start, _dt.time(), zone))
+    if end:
+        upto = _dt.datetime.combine(end + _dt.timedelta(days=1), _dt.time(), zone)
+        found = found.filter(started_at__lt=upto)
+    if agent_id:
+        found = found.filter(agent_id=agent_id)
+    if number:
+        found = found.filter(
+            Q(session__address__contains=number) | Q(call__number__contains=number)
+        )
+    if ref:
+        found = found.filter(Q(session__ref=ref) | Q(call__order__number=ref))
+    if kind:
+        found = found.filter(RECORDING_KINDS[kind][1])
+    if min_seconds:
+        found = found.filter(seconds__gte=min_seconds)
+    return found.order_by("-started_at", "-pk")
+
+
+def recording_agents(viewer) -> list:
+    """Who has recordings on the viewer's platform (the 录音查询 agent filter)."""
+    from hotline.core.models import User
+
+    from .models import CallRecording
+
+    ids = CallRecording.objects.filter(agent__platform_id=viewer.platform_id).values("agent_id")
+    return list(User.objects.filter(pk__in=ids).order_by("display_name"))
+
+
+def _recording_kinds() -> dict:
+    from django.db.models import Q
+
+    return {
+        "inbound": ("来电", Q(call__isnull=True, agent__isnull=False)),
+        "callback": ("电话回拨", Q(call__isnull=False, session__isnull=False)),
+        "order": ("工单外呼", Q(call__order__isnull=False)),
+        "message": ("语音留言", Q(call__isnull=True, agent__isnull=True)),
+    }
+
+
+RECORDING_KINDS = _recording_kinds()  # kind → (label, filter); CallRecording.kind agrees
+
+
+# --- IVR 流程编辑 and 录音提示音 (the pages at /voice/flows/) ------------------------------------
+
+# A stored recording's name: what prompt_upload writes (ASCII, no path), and what a flow's
+# ``recording`` may name.
+RECORDING_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}\.wav$")
+
+
+def ivr_flows(platform) -> list[IvrFlow]:
+    """The platform's IVR flows, by code."""
+    return list(IvrFlow.objects.filter(platform=platform).order_by("code"))
+
+
+def ivr_flow_of(platform, pk: int) -> IvrFlow | None:
+    """One flow of the platform (None for another platform's or a missing one)."""
+    return IvrFlow.objects.filter(platform=platform, pk=pk).first()
+
+
+def queue_choices(platform) -> list[tuple[str, str]]:
+    """(code, name) of the queues a flow of the platform may enter, the active ones first."""
+    from hotline.contact.models import Queue
+
+    return list(
+        Queue.objects.filter(platform=platform)
+        .order_by("-is_active", "code")
+        .values_list("code", "name")
+    )
+
+
+def _recording_row(path: pathlib.Path) -> dict | None:
+    """What the pages show of one stored recording: its display name (kept beside it by
+    the upload), length and size; None for a file that is not a readable WAV."""
+    try:
+        with wave.open(str(path), "rb") as reader:
+            rate, frames, channels = (
+                reader.getframerate(),
+                reader.getnframes(),
+                reader.getnchannels(),
+            )
+    except (OSError, EOFError, wave.Error):
+        return None
+    meta = {}
+    about = path.with_suffix(".json")
+    if about.is_file():
+        try:
+            meta = json.loads(about.read_text("utf-8"))
+        except ValueError:
+            meta = {}
+    stat = path.stat()
+    return {
+        "name": path.name,
+        "path": path,
+        "title": meta.get("title") or path.stem,
+        "platform": meta.get("platform"),
+        "seconds": round(frames / rate, 1) if rate else 0.0,
+        "rate": rate,
+        "channels": channels,
+        "size": stat.st_size,
+        "uploaded_by": meta.get("uploaded_by", ""),
+        "uploaded_at": (
+            dt.datetime.fromisoformat(meta["uploaded_at"])
+            if meta.get("uploaded_at")
+            else dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC)
+        ),
+    }
+
+
+def prompt_recordings(platform) -> list[dict]:
+    """录音提示音 the platform may use, newest first: its own uploads and any WAV put in
+    the folder by hand (no platform recorded)."""
+    found = (
+        prompt_recording(platform, path.name) for path in prompts.recordings_folder().glob("*.wav")
+    )
+    return sorted((row for row in found if row), key=lambda row: row["uploaded_at"], reverse=True)
+
+
+def prompt_recording(platform, name: str) -> dict | None:
+    """One recording the platform may use, by its stored name; never a path outside the
+    folder."""
+    if not RECORDING_NAME.match(name or ""):
+        return None
+    path = prompts.recordings_folder() / name
+    row = _recording_row(path) if path.is_file() else None
+    return row if row is not None and row["platform"] in (None, platform.code) else None
+
+
+def recordings_in_use(platform) -> dict[str, list[str]]:
+    """Which flows of the platform play each recording: {stored name: [flow names]}."""
+    used: dict[str, list[str]] = {}
+    for flow in ivr_flows(platform):
+        names = {
+            step.get("recording")
+            for step in (flow.nodes or {}).values()
+            if isinstance(step, dict) and step.get("recording")
+        }
+        for name in sorted(names):
+            used.setdefault(name, []).append(flow.name)
+    return used

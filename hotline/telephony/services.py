@@ -2,7 +2,11 @@
 parties who join a live call (班长监听/耳语/强插, 12345–110 联动)."""
 
 import datetime as dt
+import json
 import pathlib
+import re
+import secrets
+import wave
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -17,8 +21,15 @@ from hotline.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from hotline.core.models import Platform, User
 from hotline.core.services import require
 
-from . import ivr, selectors
-from .models import CallParty, CallRecording, IvrFlow, MediaNodeStatus, OutboundCall
+from . import digest, ivr, prompts, selectors
+from .models import (
+    CallParty,
+    CallRecording,
+    IvrFlow,
+    MediaNodeStatus,
+    OutboundCall,
+    SipAccount,
+)
 
 
 def ivr_flow_save(
@@ -414,9 +425,72 @@ def party_linkage(*, actor: User, session: Session, number: str, mode: str, now=
     return party
 
 
+def party_consult(*, actor: User, session: Session, to_agent: User, now=None) -> CallParty:
+    """咨询转接, first half: the caller holds (music) while the node rings ``to_agent``'s
+    phone; picked up, the two agents talk and the caller hears neither. Then
+    :func:`party_consult_complete` hands the call over, or :func:`party_end` cancels and
+    the caller is back with the agent. Audited."""
+    now = now or timezone.now()
+    own_session_check(actor, session)
+    if to_agent.pk == actor.pk or to_agent.platform_id != session.platform_id:
+        raise Unprocessable("请选择本平台的另一位坐席", field="agent")
+    phone = selectors.phone_of(to_agent.pk)
+    if not phone:
+        raise Conflict(f"{to_agent.display_name}没有设置坐席话机，无法咨询")
+    with transaction.atomic():
+        locked = _live_call(session.pk)
+        if (
+            CallParty.objects.select_for_update()
+            .filter(session=locked, kind=CallParty.Kind.AGENT, state__in=CallParty.OPEN)
+            .exists()
+        ):
+            raise Conflict("本通话已有一个咨询在进行")
+        party = CallParty.objects.create(
+            session=locked,
+            kind=CallParty.Kind.AGENT,
+            mode=CallParty.Mode.CONSULT,
+            user=to_agent,
+            requested_by=actor,
+            target=phone,
+            label=to_agent.display_name,
+            created_at=now,
+        )
+        locked.held_at = locked.held_at or now  # the caller holds while the agents talk
+        locked.save(update_fields=["held_at"])
+        audit.record(
+            "telephony.party.consult",
+            party,
+            detail={"session": locked.ref, "to_agent": to_agent.pk},
+            actor=actor,
+        )
+    return party
+
+
+def party_consult_complete(*, actor: User, party: CallParty, summary: str, now=None) -> Session:
+    """咨询转接, second half (完成转接): the call is transferred to the consulted agent,
+    whose phone is on the line already — the node hands the caller over to it and hangs
+    up the first agent's. The summary travels with the session as in any transfer."""
+    from hotline.contact.services import session_transfer
+
+    now = now or timezone.now()
+    if party.kind != CallParty.Kind.AGENT or not party.is_open:
+        raise Conflict("该咨询已结束，不能完成转接")
+    if party.state != CallParty.State.CONNECTED:
+        raise Conflict("对方尚未接听，请稍候再完成转接")
+    moved = session_transfer(
+        actor=actor, session=party.session, summary=summary, to_agent=party.user, now=now
+    )
+    with transaction.atomic():
+        Session.objects.filter(pk=moved.pk).update(held_at=None)
+        _move(party, CallParty.State.ENDED, "已完成转接", now)
+        audit.record("telephony.party.consult_complete", party, actor=actor)
+    return Session.objects.get(pk=moved.pk)
+
+
 def party_end(*, actor: User, party: CallParty, now=None) -> CallParty:
-    """结束监听 / 挂断联动方: the node hangs that phone up; the call goes on. The
-    supervisor ends its own; the agent or a supervisor ends an outside party."""
+    """结束监听 / 挂断联动方 / 取消咨询: the node hangs that phone up; the call goes on. The
+    supervisor ends its own; the agent or a supervisor ends an outside party or a
+    consultation (the caller is taken off hold)."""
     now = now or timezone.now()
     if party.kind == CallParty.Kind.SUPERVISOR:
         supervise_check(actor, party.session)
@@ -429,10 +503,14 @@ def party_end(*, actor: User, party: CallParty, now=None) -> CallParty:
         if not locked.is_open:
             return locked  # already over: pressing twice changes nothing
         locked.state, locked.ended_at = CallParty.State.ENDED, now
-        locked.result = (
-            "班长结束监听" if locked.kind == CallParty.Kind.SUPERVISOR else "坐席挂断联动方"
-        )
+        locked.result = {
+            CallParty.Kind.SUPERVISOR: "班长结束监听",
+            CallParty.Kind.OUTSIDE: "坐席挂断联动方",
+            CallParty.Kind.AGENT: "坐席取消咨询",
+        }[locked.kind]
         locked.save(update_fields=["state", "ended_at", "result"])
+        if locked.kind == CallParty.Kind.AGENT:  # the caller is back with the agent
+            Session.objects.filter(pk=locked.session_id).update(held_at=None)
         audit.record(
             "telephony.party.end", locked, detail={"session": locked.session.ref}, actor=actor
         )
@@ -465,3 +543,251 @@ def parties_sweep(now=None) -> int:
         party_progress(party_id=party.pk, state=CallParty.State.ENDED, result="通话已结束", now=now)
         swept += 1
     return swept
+
+
+# The audit viewer's names of this app's acts.
+AUDIT_LABELS = {
+    "telephony.ivr.save": "保存 IVR 流程",
+    "telephony.prompt.upload": "上传录音提示音",
+    "telephony.recording.play": "调听通话录音",
+    "telephony.callback.dial": "发起电话回拨/外呼",
+    "telephony.party.supervise": "班长监听/耳语/强插",
+    "telephony.party.mode": "变更监听方式",
+    "telephony.party.linkage": "12345–110 联动转接",
+    "telephony.party.consult": "咨询转接",
+    "telephony.party.consult_complete": "完成咨询转接",
+    "telephony.party.end": "结束通话加入方",
+    "telephony.sip_account.set": "设置话机注册账号",
+}
+
+
+# --- 话机注册 (phones that REGISTER with the media nodes, digest-authenticated) ---------------------
+
+EXTENSION = re.compile(r"\d{3,8}")
+REGISTER_LONGEST = 3600  # seconds a registration may last; phones renew before it ends
+REGISTER_SHORTEST = 60
+
+
+def sip_account_set(*, actor: User, extension: str, password: str) -> SipAccount:
+    """话机注册账号 of whoever takes or places calls: the extension and password the desk
+    phone or softphone registers with (only the digest HA1 is kept). Audited, never the
+    password."""
+    if not (actor.can("contact.handle") or actor.can("workorders.callback")):
+        raise Forbidden("您没有接听或外呼电话的权限")
+    extension, password = extension.strip(), password.strip()
+    if not EXTENSION.fullmatch(extension):
+        raise Unprocessable("分机号须为 3–8 位数字", field="extension")
+    if len(password) < 8 or password.isdigit() or password.isalpha():
+        raise Unprocessable("注册密码至少 8 位，须同时含字母和数字", field="password")
+    with transaction.atomic():
+        taken = SipAccount.objects.filter(extension=extension).exclude(agent=actor).first()
+        if taken is not None:
+            raise Conflict(f"分机号 {extension} 已被{taken.agent.display_name}使用")
+        account, _ = SipAccount.objects.select_for_update().get_or_create(
+            agent=actor, defaults={"platform": actor.platform, "extension": extension}
+        )
+        moved = account.extension != extension
+        account.extension, account.ha1 = extension, digest.ha1(extension, password)
+        if moved:  # a registration under the old extension no longer counts
+            account.contact, account.expires_at = "", None
+        account.save()
+        audit.record(
+            "telephony.sip_account.set", account, detail={"extension": extension}, actor=actor
+        )
+    return account
+
+
+def sip_register(
+    *, extension: str, contact: str, expires: int, user_agent: str = "", node: str = "", now=None
+) -> int:
+    """What the node reports after a REGISTER it authenticated: the binding (``expires``
+    0 removes it). Returns the seconds granted."""
+    now = now or timezone.now()
+    granted = 0 if expires <= 0 else max(REGISTER_SHORTEST, min(expires, REGISTER_LONGEST))
+    account = SipAccount.objects.get(extension=extension)
+    if granted:
+        account.contact, account.expires_at = contact[:200], now + dt.timedelta(seconds=granted)
+        account.user_agent, account.node, account.registered_at = user_agent[:100], node[:100], now
+    else:
+        account.contact, account.expires_at = "", None
+    account.save()
+    return granted
+
+
+# --- IVR 流程编辑 and 录音提示音 (the pages at /voice/flows/) ------------------------------------
+
+NODE_NAME_MAX = 40  # a node's name may be the flow's start (IvrFlow.start)
+PROMPT_MAX_BYTES = 10 * 1024 * 1024
+PROMPT_MAX_SECONDS = 300
+PROMPT_TITLE_MAX = 50
+
+
+def ivr_flow_edit(
+    *,
+    actor: User,
+    platform: Platform,
+    flow: IvrFlow | None,
+    code: str,
+    name: str,
+    number: str,
+    start: str,
+    nodes: dict,
+    is_active: bool,
+) -> IvrFlow:
+    """保存 from the flow editor: a new flow may not take a code in use (that would replace
+    the other flow), an edited one keeps its code; every node has a name that fits and
+    every recording a node plays has been uploaded. Then ``ivr_flow_save`` checks the
+    flow and stores it (audited)."""
+    require(actor, "contact.configure")
+    if flow is None:
+        code = code.strip()
+        if IvrFlow.objects.filter(platform=platform, code=code).exists():
+            raise Conflict(f"流程代码“{code}”已被其他流程使用", field="code")
+    else:
+        code = flow.code
+    for node, step in nodes.items() if isinstance(nodes, dict) else ():
+        if not node.strip() or len(node) > NODE_NAME_MAX:
+            raise Unprocessable(f"节点名称应为 1–{NODE_NAME_MAX} 个字：“{node}”", field="nodes")
+        _node_shape_check(node, step)
+        recording = step.get("recording")
+        if recording and selectors.prompt_recording(platform, recording) is None:
+            raise Unprocessable(
+                f"节点“{node}”的录音“{recording}”不存在，请先上传录音提示音", field="nodes"
+            )
+    return ivr_flow_save(
+        actor=actor,
+        platform=platform,
+        code=code,
+        name=name,
+        number=number,
+        start=start,
+        nodes=nodes,
+        is_active=is_active,
+    )
+
+
+# the fields of a step that are words (a name, a code or a prompt), as ivr.check reads them
+NODE_WORDS = (
+    "type",
+    "queue",
+    "recording",
+    "after",
+    *ivr.CALLER_KINDS,
+    *sorted({link for _label, links in ivr.KINDS.values() for link in links}),
+)
+NODE_PROMPTS = ("text", "invalid_text", "thanks")  # spoken by espeak-ng
+
+
+def _node_shape_check(node: str, step) -> None:
+    """A step whose values have the shapes ``ivr.check`` and the node expect: words where
+    words go, keys as {key: node}, no prompt espeak-ng could take for an option."""
+    where = f"节点“{node}”"
+    if not isinstance(step, dict):
+        raise Unprocessable(f"{where}的设置应为 JSON 对象", field="nodes")
+    for key in (*NODE_WORDS, *NODE_PROMPTS):
+        value = step.get(key)
+        if value is not None and not isinstance(value, str):
+            label = ivr.FIELD_LABELS.get(key, key)
+            raise Unprocessable(f"{where}的“{label}”应为文字", field="nodes")
+        if key in NODE_PROMPTS and value and value.startswith("-"):
+            raise Unprocessable(f"{where}的播放文字不能以“-”开头", field="nodes")
+    keys = step.get("keys")
+    if keys is not None and (
+        not isinstance(keys, dict) or not all(isinstance(t, str) for t in keys.values())
+    ):
+        raise Unprocessable(f"{where}的按键设置无效", field="nodes")
+
+
+def _prompt_file_name(original: str) -> str:
+    """An ASCII, unique stored name: the time, a random part and what is ASCII of the
+    uploaded name (上传的“欢迎语.wav” → 20261123-091500-3fa2c1-prompt.wav)."""
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", pathlib.PurePath(original).stem).strip("-").lower()
+    when = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    return f"{when}-{secrets.token_hex(3)}-{stem[:40] or 'prompt'}.wav"
+
+
+def _prompt_check(path: pathlib.Path, original: str) -> dict:
+    """The facts of an uploaded WAV, or a Chinese refusal: RIFF/WAVE, 16-bit PCM, mono or
+    stereo, not empty, at most ``PROMPT_MAX_SECONDS``."""
+    with path.open("rb") as head:
+        magic = head.read(12)
+    if magic[:4] != b"RIFF" or magic[8:12] != b"WAVE":
+        raise Unprocessable(f"“{original}”不是 WAV 文件（RIFF/WAVE）", field="file")
+    unreadable = Unprocessable(
+        f"“{original}”无法读取：仅支持 16 位 PCM 编码的 WAV 录音", field="file"
+    )
+    try:
+        with wave.open(str(path), "rb") as reader:
+            width, channels = reader.getsampwidth(), reader.getnchannels()
+    except (EOFError, wave.Error):
+        raise unreadable from None
+    if width != 2:
+        raise Unprocessable(f"“{original}”为 {width * 8} 位录音，仅支持 16 位 PCM", field="file")
+    if channels not in (1, 2):
+        raise Unprocessable(f"“{original}”有 {channels} 个声道，仅支持单声道或立体声", field="file")
+    try:
+        samples, rate = prompts.read_wav(path)
+    except (EOFError, wave.Error, ValueError):
+        raise unreadable from None
+    if not rate or not len(samples):
+        raise Unprocessable(f"“{original}”是空录音", field="file")
+    seconds = len(samples) / rate
+    if seconds > PROMPT_MAX_SECONDS:
+        raise Unprocessable(
+            f"“{original}”时长 {seconds:.0f} 秒，超过 {PROMPT_MAX_SECONDS // 60} 分钟", field="file"
+        )
+    return {"seconds": round(seconds, 1), "rate": rate, "channels": channels}
+
+
+def prompt_upload(*, actor: User, platform: Platform, upload, title: str = "") -> str:
+    """上传录音提示音: a WAV (≤ 10 MB, ≤ 5 minutes) stored under the recordings folder
+    with an ASCII name of its own, its display name (``title``, else the uploaded name)
+    kept beside it. Checked before anything is kept: a refused file leaves nothing
+    behind. Audited. Returns the stored name (what a node's ``recording`` names)."""
+    require(actor, "contact.configure")
+    original = pathlib.PurePath(str(getattr(upload, "name", "") or "")).name
+    if not original.lower().endswith(".wav"):
+        raise Unprocessable(f"“{original or '未选择文件'}”不是 .wav 录音文件", field="file")
+    limit = f"{PROMPT_MAX_BYTES // (1024 * 1024)} MB"
+    if (getattr(upload, "size", 0) or 0) > PROMPT_MAX_BYTES:
+        raise Unprocessable(f"“{original}”超过 {limit}", field="file")
+    title = (title.strip() or pathlib.PurePath(original).stem)[:PROMPT_TITLE_MAX]
+    folder = prompts.recordings_folder()
+    stored = _prompt_file_name(original)
+    while (folder / stored).exists():
+        stored = _prompt_file_name(original)
+    target, about = folder / stored, (folder / stored).with_suffix(".json")
+    partial = folder / f".{stored}.part"  # not *.wav: never listed, never played
+    try:
+        size = 0
+        with partial.open("wb") as out:
+            for chunk in upload.chunks():
+                size += len(chunk)
+                if size > PROMPT_MAX_BYTES:
+                    raise Unprocessable(f"“{original}”超过 {limit}", field="file")
+                out.write(chunk)
+        facts = _prompt_check(partial, original)
+        meta = {
+            "title": title,
+            "original": original,
+            "platform": platform.code,
+            "uploaded_by": actor.display_name or actor.username,
+            "uploaded_at": timezone.now().isoformat(),
+            "size": size,
+            **facts,
+        }
+        about.write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+        partial.replace(target)
+        audit.record(
+            "telephony.prompt.upload",
+            object_type="telephony.prompt",
+            object_id=stored,
+            object_repr=title,
+            detail={"original": original, "size": size, **facts},
+            actor=actor,
+        )
+    except BaseException:
+        for path in (partial, target, about):
+            path.unlink(missing_ok=True)
+        raise
+    return stored

@@ -47,6 +47,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("回拨任务", "contact_callbacks", "telephone-outbound", permissions=("contact.handle",)),
     NavItem("会话协助", "contact_assist", "people", roles=BUSINESS),
     NavItem("班长席", "contact_floor", "display", permissions=("contact.supervise",)),
+    NavItem("录音查询", "voice_recordings", "mic", permissions=("contact.supervise",)),
     NavItem("受理登记", "order_create", "order_new", permissions=("workorders.create",)),
     NavItem("工单查询", "orders", "orders", permissions=("workorders.view",)),
     NavItem("派单台", "dispatch_desk", "dispatch", permissions=("workorders.dispatch",)),
@@ -80,6 +81,13 @@ NAVIGATION: list[NavItem] = [
         "rules",
         section="组织",
         permissions=("workorders.dispatch",),
+    ),
+    NavItem(
+        "IVR 流程",
+        "voice_flows",
+        "telephone-inbound",
+        section="组织",
+        permissions=("contact.configure",),
     ),
     NavItem("指标一览", "kpis", "chart", section="统计分析", permissions=("workorders.view",)),
     NavItem(
@@ -137,6 +145,13 @@ NAVIGATION: list[NavItem] = [
         "安全策略", "security_policy", "lock", section="安全管理", permissions=("policy.manage",)
     ),
     NavItem("审计日志", "audit", "audit", section="审计", permissions=("audit.read",)),
+    NavItem(
+        "我的话机",
+        "voice_phone",
+        "telephone",
+        section="我的",
+        permissions=("contact.handle", "workorders.callback"),
+    ),
     NavItem("个人设置", "profile", "user", section="我的", everyone=True),
 ]
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from hotline.web import pages
+from hotline.web.forms import DateRangeForm
 
 from .. import audit_display, selectors, services
 from ..audit import action_label
@@ -20,19 +21,7 @@ from .accounts import one_or_404
 # --- filters ----------------------------------------------------------------------------------
 
 
-class AuditFilterForm(forms.Form):
-    start = forms.DateField(
-        label="开始日期",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "开始日期格式不正确，应为 YYYY-MM-DD"},
-    )
-    end = forms.DateField(
-        label="结束日期",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "结束日期格式不正确，应为 YYYY-MM-DD"},
-    )
+class AuditFilterForm(DateRangeForm):
     actor = forms.CharField(
         label="操作人",
         required=False,
@@ -69,13 +58,6 @@ class AuditFilterForm(forms.Form):
             for code in selectors.audit_object_types()
             if code
         ]
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("start"), data.get("end")
-        if start and end and start > end:
-            raise forms.ValidationError("开始日期不能晚于结束日期")
-        return data
 
     def filters(self) -> selectors.AuditFilter:
         data = self.cleaned_data if self.is_bound else {}

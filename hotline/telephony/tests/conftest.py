@@ -11,7 +11,9 @@ import pytest
 
 from hotline.contact import services as contact
 from hotline.telephony import services
+from hotline.telephony.link import WebSocketLink
 from hotline.telephony.node import MediaNode, NodeConfig
+from hotline.telephony.node_calls import node_token
 
 from .phone import AgentPhone, Phone
 
@@ -98,8 +100,14 @@ def node(request):
         trunk_probe_every=0.3,
         trunk_probe_wait=1.0,
     )
+    link = None
+    if request.node.get_closest_marker("linked_over_websocket"):
+        # the distributed road: the node reaches the platform only through a web node
+        server = request.getfixturevalue("live_server")
+        url = server.url.replace("http://", "ws://") + "/ws/medianode/"
+        link = WebSocketLink(url, node_token(), wait=5.0)
     loop = LoopThread("medianode")
-    media = MediaNode(config)
+    media = MediaNode(config, link)
     loop.run(media.start())
     phones = LoopThread("phones")
     opened = []
@@ -123,10 +131,12 @@ def node(request):
     for made in opened:
         phones.loop.call_soon_threadsafe(made.close)
     loop.run(media.stop())
-    media.link.close()
     loop.close()
     phones.close()
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "answer_delay(seconds): the node rings this long")
+    config.addinivalue_line(
+        "markers", "linked_over_websocket: the node reaches the platform through a web node"
+    )

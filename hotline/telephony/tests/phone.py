@@ -5,6 +5,7 @@ records what it hears and sends RFC 4733 digits paced every 20 ms."""
 
 import asyncio
 import contextlib
+import hashlib
 import random
 import struct
 import time
@@ -377,6 +378,58 @@ class AgentPhone:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.acked.wait(), interval)
             interval = min(interval * 2, 4)
+
+    async def register(
+        self, node_port: int, extension: str, password: str, expires: int = 3600
+    ) -> SipResponse:
+        """REGISTER with the node as ``extension``, answering its digest challenge as a
+        desk phone does (RFC 2617 MD5, qop=auth); the final response."""
+        node, call_id = (HOST, node_port), f"{random.getrandbits(64):x}@reg"
+        uri = f"sip:{HOST}:{node_port}"
+
+        def request(cseq: int, authorization: str = "") -> bytes:
+            lines = [
+                f"REGISTER {uri} SIP/2.0",
+                f"Via: SIP/2.0/UDP {HOST}:{self.sip_port};branch=z9hG4bK{random.getrandbits(48):x};rport",
+                "Max-Forwards: 70",
+                f"From: <sip:{extension}@{HOST}>;tag={self.tag}",
+                f"To: <sip:{extension}@{HOST}>",
+                f"Call-ID: {call_id}",
+                f"CSeq: {cseq} REGISTER",
+                f"Contact: <sip:{extension}@{HOST}:{self.sip_port}>",
+                f"Expires: {expires}",
+                "User-Agent: TestDesk/1.0",
+            ]
+            if authorization:
+                lines.append(f"Authorization: {authorization}")
+            return ("\r\n".join([*lines, "Content-Length: 0", "", ""])).encode()
+
+        def answer_to(cseq: int):
+            return lambda m: (
+                isinstance(m, SipResponse) and m.call_id == call_id and m.cseq.seq == cseq
+            )
+
+        self.sip.sendto(request(1), node)
+        challenge = await self.wait_for(answer_to(1))
+        if challenge.status_code != 401:
+            return challenge
+        asked = dict(
+            (k, v.strip('"'))
+            for k, v in (
+                part.strip().split("=", 1)
+                for part in challenge.get_header("WWW-Authenticate")[7:].split(",")
+            )
+        )
+        md5 = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731
+        cnonce, nc = f"{random.getrandbits(32):08x}", "00000001"
+        ha1, ha2 = md5(f"{extension}:{asked['realm']}:{password}"), md5(f"REGISTER:{uri}")
+        response = md5(f"{ha1}:{asked['nonce']}:{nc}:{cnonce}:auth:{ha2}")
+        authorization = (
+            f'Digest username="{extension}", realm="{asked["realm"]}", nonce="{asked["nonce"]}", '
+            f'uri="{uri}", response="{response}", algorithm=MD5, cnonce="{cnonce}", qop=auth, nc={nc}'
+        )
+        self.sip.sendto(request(2, authorization), node)
+        return await self.wait_for(answer_to(2))
 
     async def hang_up(self) -> SipResponse:
         """BYE from the phone (the agent puts it down)."""

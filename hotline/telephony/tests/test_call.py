@@ -1,6 +1,7 @@
 """Real calls over SIP and RTP on loopback into the media node: the IVR, the queue,
 hanging up, and the trunk's housekeeping (OPTIONS, CANCEL, unknown numbers, bad input)."""
 
+import asyncio
 import shutil
 import subprocess
 import time
@@ -165,8 +166,10 @@ def test_malformed_request_gets_400_and_the_node_serves_the_next_call(node, hotl
 
 
 @pytest.mark.skipif(not shutil.which("sipp"), reason="sipp (Debian sip-tester) is not installed")
-def test_sipp_an_outside_user_agent_completes_a_call(node, hotline, tmp_path):
-    """SIPp's built-in UAC: INVITE → 100/180/200 → ACK → BYE → 200, as a carrier would."""
+@pytest.mark.parametrize("transport", ["u1", "t1"], ids=["udp", "tcp"])
+def test_sipp_an_outside_user_agent_completes_a_call(node, hotline, tmp_path, transport):
+    """SIPp's built-in UAC: INVITE → 100/180/200 → ACK → BYE → 200, as a carrier would —
+    over UDP, and over TCP (one connection, messages framed by Content-Length)."""
     done = subprocess.run(
         [
             "sipp",
@@ -179,6 +182,8 @@ def test_sipp_an_outside_user_agent_completes_a_call(node, hotline, tmp_path):
             "127.0.0.1",
             "-p",
             "0",
+            "-t",
+            transport,
             "-m",
             "1",
             "-timeout",
@@ -237,3 +242,59 @@ def test_the_caller_number_branch_greets_a_vip_and_turns_a_blacklisted_number_aw
     assert loud(blocked.heard())
     assert not Session.objects.filter(address="13900006666").exists()  # never queued
     node.phones.run(vip.bye())
+
+
+def _options(branch: str, call_id: str) -> bytes:
+    return (
+        f"OPTIONS sip:12345@127.0.0.1 SIP/2.0\r\n"
+        f"Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK{branch}\r\n"
+        "Max-Forwards: 70\r\n"
+        "From: <sip:probe@127.0.0.1>;tag=p1\r\n"
+        "To: <sip:12345@127.0.0.1>\r\n"
+        f"Call-ID: {call_id}\r\n"
+        "CSeq: 1 OPTIONS\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+async def _over_tcp(port: int, chunks: list[bytes], replies: int) -> list[bytes]:
+    """Send ``chunks`` on one connection (a pause between them); the answers read back."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for chunk in chunks:
+        writer.write(chunk)
+        await writer.drain()
+        await asyncio.sleep(0.05)
+    got = b""
+    while got.count(b"SIP/2.0 200") < replies:
+        data = await asyncio.wait_for(reader.read(4096), 3)
+        if not data:
+            break
+        got += data
+    writer.close()
+    return got.split(b"SIP/2.0 ")[1:]
+
+
+async def _dropped(port: int, data: bytes) -> bool:
+    """Whether the node closes the connection after ``data``."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(data)
+    await writer.drain()
+    try:
+        return await asyncio.wait_for(reader.read(4096), 3) == b""
+    finally:
+        writer.close()
+
+
+def test_sip_over_tcp_is_framed_by_content_length(node, hotline):
+    port = node.address[1]
+    first, second = _options("a1", "tcp-1@test"), _options("a2", "tcp-2@test")
+    # one message cut in two, then the rest of it glued to a second one: two answers
+    replies = node.phones.run(
+        _over_tcp(port, [first[:40], first[40:] + b"\r\n" + second], replies=2)
+    )
+    assert len(replies) == 2 and all(r.startswith(b"200 OK") for r in replies)
+    assert b"tcp-1@test" in replies[0] and b"tcp-2@test" in replies[1]
+    # a head without Content-Length has no end on a stream: the node hangs up on it
+    no_length = _options("a3", "tcp-3@test").replace(b"Content-Length: 0\r\n", b"")
+    assert node.phones.run(_dropped(port, no_length))
+    assert node.phones.run(_dropped(port, b"X" * 70000))  # no message end in sight

@@ -283,3 +283,72 @@ def test_bad_requests_are_refused_in_chinese(hotline, make_user, login):
     Session.objects.filter(pk=call.pk).update(state="wrap_up")
     with pytest.raises(Conflict, match="通话不在进行中"):
         services.party_linkage(actor=agent, session=call, number="66661110", mode="three_way")
+
+
+def test_an_attended_transfer_consults_a_colleague_then_hands_the_caller_over(
+    node, hotline, make_user, login
+):
+    caller, desk, agent, session = in_call(node, hotline, make_user, "13812121212")
+    colleague_phone = node.agent_phone(answer_after=0.2)
+    colleague = agent_with_phone(make_user, colleague_phone, "agent_colleague")
+
+    # 咨询: the caller holds (music), the colleague's phone rings and picks up
+    answer = login(agent).post(
+        f"/api/voice/sessions/{session.pk}/consult",
+        {"agent": colleague.pk},
+        content_type="application/json",
+    )
+    assert answer.status_code == 201
+    party = CallParty.objects.get(pk=answer.json()["id"])
+    invite = node.phones.run(
+        colleague_phone.wait_for(lambda m: getattr(m, "method", "") == "INVITE")
+    )
+    assert invite.get_header("X-Hotline-Consult") == "consult"
+    party_state(party, "connected")
+    node.phones.run(colleague_phone.acked.wait())
+    node.phones.run(asyncio.sleep(1.2))  # the hold reaches the node within a second
+    by_caller, by_agent, by_colleague = talk(
+        node, (caller, CALLER_HZ), (desk, AGENT_HZ), (colleague_phone, THIRD_HZ)
+    )
+    assert hears(by_agent, THIRD_HZ, absent=(CALLER_HZ,))  # the agents talk privately
+    assert hears(by_colleague, AGENT_HZ, absent=(CALLER_HZ,))
+    assert strength(by_caller[-6000:], AGENT_HZ) < 50 and strength(by_caller[-6000:], THIRD_HZ) < 50
+
+    # 完成转接: the caller is handed to the colleague, the first phone hangs up
+    done = login(agent).post(
+        f"/api/voice/parties/{party.pk}/complete",
+        {"summary": "来电人咨询社保转移，已说明情况"},
+        content_type="application/json",
+    )
+    assert done.status_code == 200 and done.json()["agent"] == "话务员陈静"
+    node.phones.run(desk.wait_for(lambda m: getattr(m, "method", "") == "BYE"))
+    until(lambda: Session.objects.get(pk=session.pk).state == "active")
+    until(lambda: Session.objects.get(pk=session.pk).agent_id == colleague.pk)
+    assert Session.objects.get(pk=session.pk).held_at is None
+    node.phones.run(asyncio.sleep(0.5))
+    by_caller, by_colleague = talk(node, (caller, CALLER_HZ), (colleague_phone, THIRD_HZ))
+    assert hears(by_caller, THIRD_HZ) and hears(by_colleague, CALLER_HZ)
+    assert len(colleague_phone.requests("INVITE")) == 1  # never rung a second time
+    assert CallParty.objects.get(pk=party.pk).result == "已完成转接"
+    node.phones.run(caller.bye())
+    node.phones.run(colleague_phone.wait_for(lambda m: getattr(m, "method", "") == "BYE"))
+
+
+def test_a_cancelled_consultation_gives_the_caller_back_to_the_agent(node, hotline, make_user):
+    caller, desk, agent, session = in_call(node, hotline, make_user, "13834343434")
+    colleague_phone = node.agent_phone(answer_after=0.2)
+    colleague = agent_with_phone(make_user, colleague_phone, "agent_colleague2")
+    party = services.party_consult(actor=agent, session=session, to_agent=colleague)
+    assert Session.objects.get(pk=session.pk).held_at is not None
+    party_state(party, "connected")
+    services.party_end(actor=agent, party=CallParty.objects.get(pk=party.pk))
+    node.phones.run(colleague_phone.wait_for(lambda m: getattr(m, "method", "") == "BYE"))
+    assert Session.objects.get(pk=session.pk).held_at is None
+    node.phones.run(asyncio.sleep(1.2))
+    by_caller, by_agent = talk(node, (caller, CALLER_HZ), (desk, AGENT_HZ))
+    assert hears(by_caller, AGENT_HZ) and hears(by_agent, CALLER_HZ)
+    with pytest.raises(Conflict, match="已结束"):
+        services.party_consult_complete(
+            actor=agent, party=CallParty.objects.get(pk=party.pk), summary="x"
+        )
+    node.phones.run(caller.bye())

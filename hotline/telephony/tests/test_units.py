@@ -153,13 +153,13 @@ def test_default_flow_passes_the_check():
         (lambda n: n["queue"].update(queue="missing"), "队列“missing”不存在"),
         (lambda n: n["welcome"].update(type="dance"), "类型无效"),
         (lambda n: n["welcome"].pop("text"), "需要播放文本或录音"),
-        (lambda n: n["menu"].update(timeout=600), "timeout"),
-        (lambda n: n["queue"].update(after="nowhere"), "“after”指向不存在的节点"),
-        (lambda n: n["survey"].update(next="nowhere"), "“next”指向不存在的节点"),
-        (lambda n: n.update(who={"type": "caller", "vip": "menu"}), "“other”指向不存在"),
+        (lambda n: n["menu"].update(timeout=600), "等待秒数"),
+        (lambda n: n["queue"].update(after="nowhere"), "“坐席挂机后”指向不存在的节点"),
+        (lambda n: n["survey"].update(next="nowhere"), "“下一节点”指向不存在的节点"),
+        (lambda n: n.update(who={"type": "caller", "vip": "menu"}), "“其他号码”指向不存在"),
         (
             lambda n: n.update(who={"type": "caller", "black": "gone", "other": "menu"}),
-            "“black”指向不存在的节点",
+            "“黑名单”指向不存在的节点",
         ),
     ],
 )

@@ -195,3 +195,109 @@ def test_the_callback_desk_sets_my_phone_and_dials_the_caller_in_the_browser(
     desk.shoot("callback-desk-dial")
     desk.clean()
     desk.close()
+
+
+def test_recordings_search_in_the_browser(browser, live_server, screenshot_dir, org, make_user):
+    agent = make_user("agent", username="agent_rec", display_name="话务员宋雨")
+    leader = make_user("team_leader", username="leader_rec2", display_name="值班长周健")
+    relative = pathlib.Path("recordings/test/search.wav")
+    (settings.MEDIA_ROOT / relative).parent.mkdir(parents=True, exist_ok=True)
+    tone = (6000 * np.sin(2 * np.pi * 440 * np.arange(16000) / 8000)).astype(np.int16)
+    prompts.write_wav(settings.MEDIA_ROOT / relative, tone)
+    for index, address in enumerate(("13977778888", "13811112222", "13566667777")):
+        session = Session.objects.create(
+            ref=f"SYV2026112300{index}",
+            platform=org.sy,
+            channel="voice",
+            address=address,
+            state="closed",
+            agent=agent,
+        )
+        CallRecording.objects.create(
+            session=session,
+            agent=agent if index else None,
+            file=str(relative),
+            started_at=timezone.now() - dt.timedelta(minutes=index * 7),
+            seconds=2.0 + index * 95,
+            size=(settings.MEDIA_ROOT / relative).stat().st_size,
+        )
+
+    floor = SignedIn(browser, live_server.url, leader, screenshot_dir, prefix="voice-")
+    floor.goto("/voice/recordings/")
+    page = floor.page
+    expect(page.locator(".recordings-table tbody tr")).to_have_count(3)
+    page.get_by_label("类型").select_option("message")
+    with page.expect_navigation():
+        page.get_by_role("button", name="查询").click()
+    expect(page.locator(".recordings-table tbody tr")).to_have_count(1)
+    expect(page.locator(".recordings-table")).to_contain_text("语音留言")
+    page.goto(live_server.url + "/voice/recordings/")
+    floor.shoot("recordings")
+    floor.clean()
+    floor.close()
+
+
+def test_my_phone_page_in_the_browser(browser, live_server, screenshot_dir, org, make_user):
+    from hotline.telephony import services as voice
+
+    agent = make_user("agent", username="agent_phone", display_name="话务员宋雨")
+    voice.sip_account_set(actor=agent, extension="8001", password="desk2026pass")
+    voice.sip_register(
+        extension="8001",
+        contact="sip:8001@10.0.0.21:5062",
+        expires=3600,
+        user_agent="Yealink SIP-T46U 108.86.0.20",
+        node="media-1:5080",
+    )
+    desk = SignedIn(browser, live_server.url, agent, screenshot_dir, prefix="voice-")
+    desk.goto("/voice/phone")
+    page = desk.page
+    expect(page.locator(".phone-facts")).to_contain_text("sip:8001@10.0.0.21:5062")
+    expect(page.get_by_label("分机号")).to_have_value("8001")
+    desk.shoot("my-phone")
+    desk.clean()
+    desk.close()
+
+
+def test_the_desk_consults_a_colleague_before_transferring_in_the_browser(
+    browser, live_server, screenshot_dir, org, make_user
+):
+    agent = make_user("agent", username="agent_consult", display_name="话务员宋雨")
+    contact.agent_settings_update(actor=agent, phone_uri="sip:8001@10.0.0.21:5060")
+    contact.agent_sign_in(actor=agent, ready=True)
+    colleague = make_user("agent", username="agent_consulted", display_name="话务员林涛")
+    contact.agent_settings_update(actor=colleague, phone_uri="sip:8002@10.0.0.22:5060")
+    contact.agent_sign_in(actor=colleague, ready=True)
+    queue = contact.queue_create(actor=None, platform=org.sy, code="general", name="综合咨询")
+    call = Session.objects.create(
+        ref="SYV20261123031",
+        platform=org.sy,
+        channel="voice",
+        address="13966660000",
+        state="active",
+        agent=agent,
+        queue=queue,
+        offered_at=timezone.now(),
+        answered_at=timezone.now(),
+    )
+    desk = SignedIn(browser, live_server.url, agent, screenshot_dir, prefix="voice-")
+    desk.goto("/desk/")
+    page = desk.page
+    page.get_by_role("button", name="转接/升级").click()
+    dialog = page.locator("#cd-transfer")
+    dialog.get_by_text("转给坐席").click()
+    dialog.get_by_text("话务员林涛").click()
+    dialog.locator("#cd-transfer-summary").fill("来电人咨询社保转移，已说明办理材料")
+    dialog.get_by_role("button", name="先咨询再转接").click()
+    row = page.locator(".cd-party-call")
+    expect(row).to_contain_text("咨询转接 · 话务员林涛")
+    expect(row.get_by_role("button", name="完成转接")).to_be_disabled()  # not picked up yet
+    expect(dialog).to_be_hidden()
+    expect(page.locator(".modal-backdrop")).to_have_count(0)
+    assert Session.objects.get(pk=call.pk).held_at is not None  # the caller holds
+    desk.shoot("consult")
+    row.get_by_role("button", name="取消咨询").click()
+    expect(row).to_contain_text("坐席取消咨询")
+    assert Session.objects.get(pk=call.pk).held_at is None
+    desk.clean()
+    desk.close()

@@ -723,6 +723,7 @@ def _detail_context(request, order) -> dict:
         "merge_candidates": (selectors.merge_candidates(request.user, order) if can_merge else []),
         "recordings": voice.recordings_of_order(request.user, order),
         "linkages": voice.linkages_of_order(request.user, order),
+        "call_rating": voice.call_rating_of_order(request.user, order),
         "order_calls": voice.calls_of_order(request.user, order),
         "can_dial": request.user.can("workorders.callback") and order.caller_phone.isdigit(),
         "fax_ready": bool(order.answer.strip())

@@ -486,13 +486,30 @@
     var parties = tab.detail.parties || [];
     parties.forEach(function (party) {
       var item = el("div", "cd-leg cd-party-call");
-      item.appendChild(icon(party.kind === "outside" ? "shield-exclamation" : "headset"));
+      item.appendChild(icon({ outside: "shield-exclamation", agent: "telephone-forward" }[party.kind] || "headset"));
       var text = el("div", "cd-leg-text");
-      var title = party.kind === "outside" ? "联动转接 · " + party.who : "值班长" + party.mode_label + " · " + party.who;
-      text.appendChild(el("strong", "", title + (party.kind === "outside" ? "（" + party.mode_label + "）" : "")));
+      var title = {
+        outside: "联动转接 · " + party.who + "（" + party.mode_label + "）",
+        agent: "咨询转接 · " + party.who,
+        supervisor: "值班长" + party.mode_label + " · " + party.who,
+      }[party.kind];
+      text.appendChild(el("strong", "", title));
       var line = party.state_label + (party.result ? "：" + party.result : "");
       text.appendChild(el("span", "cd-leg-summary", line));
       item.appendChild(text);
+      var open = ["requested", "ringing", "connected"].indexOf(party.state) >= 0;
+      if (party.kind === "agent" && open) {
+        var tools = el("div", "cd-consult-tools");
+        [["complete", "完成转接", "btn-primary"], ["cancel", "取消咨询", "btn-outline-secondary"]].forEach(function (b) {
+          var button = el("button", "btn btn-sm " + b[2], b[1]);
+          button.type = "button";
+          button.dataset.consult = b[0];
+          button.dataset.party = String(party.id);
+          button.disabled = b[0] === "complete" && party.state !== "connected";
+          tools.appendChild(button);
+        });
+        item.appendChild(tools);
+      }
       box.appendChild(item);
     });
     var open = parties.some(function (p) { return ["requested", "ringing", "connected"].indexOf(p.state) >= 0; });
@@ -1333,7 +1350,63 @@
     $("cd-target-queue").hidden = mode !== "queue";
     $("cd-target-agent").hidden = mode !== "agent";
     $("cd-target-leader").hidden = mode !== "leader";
+    // 咨询转接: a call can be talked over with the colleague first
+    var tab = tabs[activeId];
+    $("cd-consult-submit").hidden = mode !== "agent" || !tab || tab.brief.channel !== "voice";
   }
+
+  $("cd-consult-submit").addEventListener("click", async function () {
+    var tab = tabs[activeId];
+    if (!tab) return;
+    var chosen = document.querySelector("#cd-transfer-agents input:checked");
+    if (!chosen) return formError("cd-transfer-error", "请选择要咨询的坐席");
+    var summary = $("cd-transfer-summary").value.trim();
+    if (!summary) {
+      formError("cd-transfer-error", "转接前请填写会话小结");
+      $("cd-transfer-summary").focus();
+      return;
+    }
+    this.disabled = true;
+    try {
+      var party = await voiceApi("POST", "sessions/" + tab.id + "/consult", { agent: Number(chosen.value) });
+      tab.consultSummary = summary;
+      if (transferModal) transferModal.hide();
+      toast("来电人正在听等待音乐，正在呼叫" + party.who + "的话机", "ok");
+      loadSession(tab);
+      scheduleRefresh(0);
+    } catch (error) {
+      formError("cd-transfer-error", error.detail);
+    } finally {
+      this.disabled = false;
+    }
+  });
+
+  // 完成转接 / 取消咨询 on the consultation's row
+  document.addEventListener("click", async function (event) {
+    var button = event.target.closest("[data-consult]");
+    if (!button) return;
+    var tab = tabs[activeId];
+    if (!tab) return;
+    button.disabled = true;
+    try {
+      if (button.dataset.consult === "complete") {
+        var done = await voiceApi("POST", "parties/" + button.dataset.party + "/complete", {
+          summary: tab.consultSummary || $("cd-summary").value.trim() || "咨询后转接",
+        });
+        dropTab(tab.id);
+        toast("已转接给" + done.agent, "ok");
+        scheduleRefresh(0);
+      } else {
+        await voiceApi("POST", "parties/" + button.dataset.party + "/end");
+        toast("已取消咨询，来电人回到您的通话", "ok");
+        loadSession(tab);
+        scheduleRefresh(0);
+      }
+    } catch (error) {
+      failed(error);
+      button.disabled = false;
+    }
+  });
 
   document.querySelectorAll("#cd-transfer-form input[name=mode]").forEach(function (r) {
     r.addEventListener("change", showMode);

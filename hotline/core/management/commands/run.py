@@ -1,8 +1,11 @@
 """hotline run: the embedded hotline — web (uvicorn, ASGI) and worker (Huey consumer
-threads) in one process, so that worker events reach browsers over the in-process bus."""
+threads) in one process, so that worker events reach browsers over the in-process bus;
+with ``--voice`` also a media node (SIP/RTP) on a thread and event loop of its own."""
 
+import asyncio
 import logging
 import socket
+import threading
 
 from django.conf import settings
 from django.core.management import call_command
@@ -24,6 +27,15 @@ class Command(BaseCommand):
             help="只启动网页（分布式部署时后台任务由 hotline worker 承担）",
         )
         parser.add_argument("--no-migrate", action="store_true")
+        parser.add_argument(
+            "--voice",
+            type=int,
+            nargs="?",
+            const=5080,
+            default=None,
+            metavar="SIP端口",
+            help="同时启动语音媒体节点（SIP 端口默认 5080）：软电话拨打 sip:12345@主机:端口",
+        )
 
     def handle(self, *args, **options):
         import uvicorn
@@ -34,7 +46,10 @@ class Command(BaseCommand):
         if not options["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
         consumer = None if options["no_worker"] else self._start_worker(options["workers"])
-        self._banner(options["host"], options["port"], consumer is not None)
+        voice = None
+        if options["voice"] is not None:
+            voice = VoiceThread(options["host"], options["voice"])
+        self._banner(options["host"], options["port"], consumer is not None, voice)
         config = uvicorn.Config(
             "hotline.asgi:application",
             host=options["host"],
@@ -48,6 +63,8 @@ class Command(BaseCommand):
         try:
             uvicorn.Server(config).run()
         finally:
+            if voice is not None:
+                voice.stop()
             if consumer is not None:
                 consumer.stop(graceful=True)
 
@@ -73,7 +90,7 @@ class Command(BaseCommand):
         heartbeat_now()  # report liveness at once rather than at the next whole minute
         return consumer
 
-    def _banner(self, host: str, port: int, worker: bool) -> None:
+    def _banner(self, host: str, port: int, worker: bool, voice=None) -> None:
         from hotline.core.management.commands.init import print_logins
 
         url = f"http://{host}:{port}"
@@ -83,5 +100,30 @@ class Command(BaseCommand):
             f"数据库：{database}　消息总线：{'Redis' if settings.REDIS_URL else '进程内'}"
             f"　后台任务：{'同进程' if worker else '未启动'}"
         )
+        if voice is not None:
+            self.stdout.write(f"语音：软电话拨打 sip:12345@{voice.address}（UDP 或 TCP）")
         print_logins(self.stdout)
         self.stdout.write("\n按 Ctrl+C 停止。")
+
+
+class VoiceThread:
+    """The media node inside ``hotline run`` (embedded): its own thread and event loop,
+    the database reached directly."""
+
+    def __init__(self, host: str, port: int):
+        from hotline.telephony.node import MediaNode, NodeConfig
+
+        if not 1 <= port <= 65535:
+            raise CommandError("SIP 端口须在 1–65535 之间")
+        self.loop = asyncio.new_event_loop()
+        self.node = MediaNode(NodeConfig(host=host, port=port))
+        threading.Thread(target=self.loop.run_forever, name="medianode", daemon=True).start()
+        try:
+            asyncio.run_coroutine_threadsafe(self.node.start(), self.loop).result(30)
+        except OSError:
+            raise CommandError(f"SIP 端口 {port} 已被占用，请用 --voice 指定其他端口") from None
+        self.address = f"{self.node.address[0]}:{self.node.address[1]}"
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.node.stop(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)

@@ -6,7 +6,9 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
+from hotline.telephony.link import WebSocketLink
 from hotline.telephony.node import MediaNode, NodeConfig
+from hotline.telephony.node_calls import node_token
 
 
 class Command(BaseCommand):
@@ -23,12 +25,35 @@ class Command(BaseCommand):
             "--trunk", default="", help="外呼中继（电话回拨），如 10.0.0.5:5060；不设则不外呼"
         )
         parser.add_argument(
+            "--platform",
+            default="",
+            help="经 WebSocket 连接平台（分布式部署），如 ws://web1:8000/ws/medianode/；"
+            "不设则直接访问数据库（嵌入式）",
+        )
+        parser.add_argument(
+            "--token",
+            default="",
+            help="连接平台的节点令牌（在平台上运行 hotline medianode --print-token 查看）",
+        )
+        parser.add_argument(
+            "--print-token", action="store_true", help="显示本平台的媒体节点令牌后退出"
+        )
+        parser.add_argument(
             "--audio-fork",
             default="",
             help="实时语音流：每通接通的电话的音频推送到此 WebSocket，如 ws://10.0.0.7:8090/asr",
         )
 
     def handle(self, *args, **options):
+        if options["print_token"]:
+            self.stdout.write(node_token())
+            return
+        platform = options["platform"]
+        if platform and not platform.startswith(("ws://", "wss://")):
+            raise CommandError("--platform 须为 ws:// 或 wss:// 开头的 WebSocket 地址")
+        if platform and not options["token"]:
+            raise CommandError("经 WebSocket 连接平台时须提供 --token")
+        self.link = WebSocketLink(platform, options["token"]) if platform else None
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
@@ -50,7 +75,7 @@ class Command(BaseCommand):
         asyncio.run(self._serve(config))
 
     async def _serve(self, config: NodeConfig) -> None:
-        node = MediaNode(config)
+        node = MediaNode(config, self.link)
         await node.start()
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -61,4 +86,3 @@ class Command(BaseCommand):
         )
         await stopped.wait()
         await node.stop()
-        node.link.close()
