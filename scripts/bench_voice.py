@@ -283,6 +283,8 @@ def main() -> None:
     RESULTS.note(
         f"[{vendor}] {CALLS} 路来电同时接通坐席话机并录音（双方持续讲话 {window:.0f} 秒）：媒体节点 CPU",
         f"单核的 {share:.1f}%（每路 {share / CALLS:.2f}%），内存 RSS {rss:.0f} MiB",
+        "一个节点进程 ≥ 100 路，不丢包",
+        CALLS >= 100 and share < 100 and min(rates) >= 49,
     )
     RESULTS.note(
         f"[{vendor}] 每路来电人每秒收到的 RTP 包（应为 50）",
