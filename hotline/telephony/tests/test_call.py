@@ -298,3 +298,36 @@ def test_sip_over_tcp_is_framed_by_content_length(node, hotline):
     no_length = _options("a3", "tcp-3@test").replace(b"Content-Length: 0\r\n", b"")
     assert node.phones.run(_dropped(port, no_length))
     assert node.phones.run(_dropped(port, b"X" * 70000))  # no message end in sight
+
+
+@pytest.mark.skipif(not shutil.which("sipp"), reason="sipp (Debian sip-tester) is not installed")
+def test_sipp_a_caller_presses_2_is_put_through_to_the_agent_and_recorded(
+    node, hotline, make_user, tmp_path
+):
+    """An outside user agent walks the IVR by DTMF: SIPp calls, plays its own RFC 4733
+    capture of key 2 during the menu, is queued, put through to the agent's phone and
+    recorded, then hangs up."""
+    import pathlib
+
+    from hotline.telephony.models import CallRecording
+
+    from .test_bridge import agent_with_phone
+
+    desk = node.agent_phone(answer_after=0.2)
+    agent_with_phone(make_user, desk)
+    scenario = pathlib.Path(__file__).with_name("sipp") / "caller_presses_2.xml"
+    done = subprocess.run(
+        ["sipp", "-sf", str(scenario), "-s", "12345", f"127.0.0.1:{node.address[1]}"]
+        + ["-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", "0", "-m", "1", "-timeout", "30s"]
+        + ["-nostdin", "-trace_err", "-error_file", str(tmp_path / "errors.log")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    session = until(lambda: Session.objects.filter(address="13900002222").first())
+    assert session.answered_at is not None  # key 2 → queue → the agent's phone picked up
+    until(lambda: Session.objects.get(pk=session.pk).state == "wrap_up")
+    saved = until(lambda: CallRecording.objects.filter(session=session).first())
+    assert saved.seconds > 3.0  # the time they were put through, recorded
