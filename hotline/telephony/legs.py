@@ -90,6 +90,7 @@ class PhoneLeg:
         self.party_id = party_id  # a party joining a call (CallParty), not its agent
         self.headers = headers or {}
         self.call_id = f"{uuid.uuid4().hex}@hotline"
+        self.cseq = 1  # our requests in the dialog: INVITE 1, then NOTIFY, BYE …
         self.local_tag = sip.new_tag()
         self.branch = sip.new_branch()
         self.from_value = ""

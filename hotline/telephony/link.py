@@ -134,6 +134,11 @@ class PlatformLink:
     async def agent_hung_up(self, session_id: int, agent_id: int) -> None:
         await self.call("agent_hung_up", session_id=session_id, agent_id=agent_id)
 
+    async def refer(self, session_id: int, agent_id: int, target: str) -> str:
+        """The agent's phone transfers the call (REFER) to an extension or a 联动号码:
+        "" when done, else why not (Chinese)."""
+        return await self.call("refer", session_id=session_id, agent_id=agent_id, target=target)
+
     async def sip_ha1(self, extension: str) -> str | None:
         """The digest HA1 of a registering phone's account (None: no such extension)."""
         return await self.call("sip_ha1", extension=extension)

@@ -330,6 +330,9 @@ class MediaNode:
             return self._end(call, "来电人挂机")
         if method == "INVITE" and call is not None:  # re-INVITE (hold, refresh): same media
             return self.reply(request, addr, 200, "OK", contact=self.contact(addr), body=call.sdp)
+        if method == "UPDATE" and call is not None:  # a session-timer refresh (RFC 4028)
+            body = call.sdp if request.body else b""
+            return self.reply(request, addr, 200, "OK", contact=self.contact(addr), body=body)
         if method in ("OPTIONS", "INFO") and call is not None:
             return self.reply(request, addr, 200, "OK")
         if call is None and method in ("BYE", "INFO"):
@@ -544,11 +547,15 @@ class MediaNode:
         addr,
         branch: str = "",
         lifetime: float = sip.TX_LIFETIME,
+        body: bytes = b"",
     ) -> int | None:
-        """A request outside INVITE (BYE, CANCEL, OPTIONS), repeated (T1 doubling) until
-        its final response (its status code) or ``lifetime`` (None)."""
+        """A request outside INVITE (BYE, CANCEL, OPTIONS, NOTIFY), repeated (T1
+        doubling) until its final response (its status code) or ``lifetime`` (None)."""
         branch = branch or sip.new_branch()
-        data = bytes(self._request(method, uri, headers, addr, branch))
+        request = self._request(method, uri, headers, addr, branch)
+        if body:
+            request.body = body
+        data = bytes(request)
         future = self._client[branch] = asyncio.get_running_loop().create_future()
         interval, deadline = sip.T1, time.monotonic() + lifetime
         try:
@@ -860,19 +867,59 @@ class MediaNode:
             self.spawn(self._leg_over(leg))
         elif method == "INVITE":  # re-INVITE (hold, session refresh): the same media
             self.reply(request, addr, 200, "OK", contact=self.contact(addr), body=leg.sdp)
-        elif method in ("OPTIONS", "INFO", "UPDATE"):
+        elif method == "UPDATE":  # a session-timer refresh (RFC 4028)
+            body = leg.sdp if request.body else b""
+            self.reply(request, addr, 200, "OK", contact=self.contact(addr), body=body)
+        elif method == "REFER" and leg.agent_id and leg.bridged and leg.party_id is None:
+            self.reply(request, addr, 202, "Accepted")  # the phone's own transfer key
+            self.spawn(self._refer(leg, request))
+        elif method in ("OPTIONS", "INFO"):
             self.reply(request, addr, 200, "OK")
         else:
             self.reply(request, addr, 405, "Method Not Allowed", extra={"Allow": ALLOW_HEADER})
 
     async def _leg_bye(self, leg: PhoneLeg) -> None:
+        await self._leg_request(leg, "BYE")
+
+    async def _leg_request(
+        self, leg: PhoneLeg, method: str, extra: dict | None = None, body: bytes = b""
+    ) -> int | None:
+        """A request of ours in the leg's dialog (BYE, NOTIFY), its CSeq one more each."""
+        leg.cseq += 1
         headers = {
             "From": leg.from_value,
             "To": leg.to_value,
             "Call-ID": leg.call_id,
-            "CSeq": "2 BYE",
+            "CSeq": f"{leg.cseq} {method}",
+            **(extra or {}),
         }
-        await self._request_until_answered("BYE", leg.remote_target, headers, leg.addr)
+        return await self._request_until_answered(
+            method, leg.remote_target, headers, leg.addr, body=body
+        )
+
+    async def _refer(self, leg: PhoneLeg, request: SipRequest) -> None:
+        """REFER from the agent's phone (its transfer key, RFC 3515): to a colleague's
+        extension — a transfer on the platform, as from the desk — or to one of the
+        联动号码 (直接转接). The phone is told how it went (NOTIFY sipfrag); on success the
+        call moves on as after any transfer and this phone is hung up."""
+        target = (request.get_header("Refer-To") or "").strip().strip("<>")
+        user = ""
+        if target.startswith(("sip:", "sips:")):
+            user = target.split(":", 1)[1].split("@")[0].split(";")[0]
+        outcome = await self.link.refer(leg.session_id, leg.agent_id, user)
+        line = "SIP/2.0 200 OK" if not outcome else "SIP/2.0 404 Not Found"
+        if outcome:
+            log.info("话机转接被拒（%s → %s）：%s", leg.uri, user, outcome)
+        await self._leg_request(
+            leg,
+            "NOTIFY",
+            {
+                "Event": "refer",
+                "Subscription-State": "terminated;reason=noresource",
+                "Content-Type": "message/sipfrag;version=2.0",
+            },
+            line.encode() + b"\r\n",
+        )
 
     async def leg_hangup(self, leg: PhoneLeg) -> None:
         """Hang the leg up (BYE), or stop it ringing (the dialling task then takes the far

@@ -201,6 +201,35 @@ def heartbeat(**health) -> None:
     telephony.node_heartbeat(**health)
 
 
+PHONE_TRANSFER_SUMMARY = "话机转接"  # the summary of a transfer made with the phone's key
+
+
+def refer(session_id: int, agent_id: int, target: str) -> str:
+    """The agent's phone transfers the call (REFER): to a colleague's extension (a
+    transfer on the platform, as from the desk) or to one of the platform's 联动号码
+    (直接转接 over the trunk). "" when done, else why not."""
+    from .models import SipAccount
+
+    session = Session.objects.get(pk=session_id)
+    agent = User.objects.get(pk=agent_id)
+    colleague = SipAccount.objects.filter(extension=target).select_related("agent").first()
+    try:
+        if colleague is not None:
+            contact.session_transfer(
+                actor=agent,
+                session=session,
+                summary=PHONE_TRANSFER_SUMMARY,
+                to_agent=colleague.agent,
+            )
+        elif any(t.number == target for t in selectors.linkage_targets(session.platform)):
+            telephony.party_linkage(actor=agent, session=session, number=target, mode="transfer")
+        else:
+            return f"转接目标 {target or '（空）'} 不是分机号或联动号码"
+    except HotlineError as error:
+        return error.message
+    return ""
+
+
 def sip_ha1(extension: str) -> str | None:
     return selectors.sip_ha1(extension)
 
@@ -229,6 +258,7 @@ CALLS = {
         party_progress,
         recorded,
         heartbeat,
+        refer,
         sip_ha1,
         sip_register,
     )

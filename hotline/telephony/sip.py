@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 T1, T2 = 0.5, 4.0  # RFC 3261 timers (seconds)
 TX_LIFETIME = 64 * T1  # how long a transaction's last response is kept for retransmissions
 SERVER = "hotline-medianode"
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE, REFER"
 CODECS = {0: "PCMU/8000", 8: "PCMA/8000"}
 EVENT_TYPE = 101  # our telephone-event payload type when the offer is ours
 

@@ -330,7 +330,7 @@ class AgentPhone:
             if not self._final:
                 self._final = self._answer(self.invite, 487, "Request Terminated")
                 self.sip.sendto(self._final, addr)
-        elif message.method in ("BYE", "OPTIONS"):
+        elif message.method in ("BYE", "OPTIONS", "NOTIFY"):
             self.sip.sendto(self._reply(message, 200, "OK"), addr)
 
     def _answer(self, request: SipRequest, code: int, reason: str, body: str = "") -> bytes:
@@ -431,22 +431,36 @@ class AgentPhone:
         self.sip.sendto(request(2, authorization), node)
         return await self.wait_for(answer_to(2))
 
+    async def refer(self, target: str) -> SipResponse:
+        """The phone's transfer key: REFER the call to ``target`` (RFC 3515)."""
+        return await self._in_dialog("REFER", {"Refer-To": f"<{target}>"})
+
     async def hang_up(self) -> SipResponse:
         """BYE from the phone (the agent puts it down)."""
+        return await self._in_dialog("BYE")
+
+    async def _in_dialog(self, method: str, extra: dict | None = None) -> SipResponse:
+        """A request of the phone's in the call's dialog; its final response."""
         invite = self.invite
         self.cseq += 1
-        to = invite.get_header("From")
+        cseq = self.cseq
         lines = [
-            f"BYE {invite.contact[0].uri} SIP/2.0",
+            f"{method} {invite.contact[0].uri} SIP/2.0",
             f"Via: SIP/2.0/UDP {HOST}:{self.sip_port};branch=z9hG4bK{random.getrandbits(48):x}",
             "Max-Forwards: 70",
             f"From: {invite.get_header('To')};tag={self.tag}",
-            f"To: {to}",
+            f"To: {invite.get_header('From')}",
             f"Call-ID: {invite.call_id}",
-            f"CSeq: {self.cseq} BYE",
+            f"CSeq: {cseq} {method}",
+            *(f"{name}: {value}" for name, value in (extra or {}).items()),
             "Content-Length: 0",
         ]
         self.sip.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), self.node)
         return await self.wait_for(
-            lambda m: isinstance(m, SipResponse) and m.cseq.method == "BYE" and m.status_code >= 200
+            lambda m: (
+                isinstance(m, SipResponse)
+                and m.cseq.method == method
+                and m.cseq.seq == cseq
+                and m.status_code >= 200
+            )
         )

@@ -1,7 +1,9 @@
 """话机注册: a desk phone registers its extension with digest authentication; calls for
 its agent then ring it where it registered from. A wrong password or an unknown
-extension is refused; Expires 0 unregisters; the account's rules are checked."""
+extension is refused; Expires 0 unregisters; the account's rules are checked. The
+phone's transfer key (REFER) sends the call to a colleague's extension."""
 
+import asyncio
 import time
 
 import pytest
@@ -101,3 +103,47 @@ def test_my_phone_page_sets_the_account_and_shows_the_registration(
     assert "话机已保存" in fixed.content.decode()
     assert selectors.phone_of(agent.pk) == "sip:8005@10.0.0.9"  # a fixed address comes first
     assert login(users.handler).get("/voice/phone").status_code == 403
+
+
+def test_the_desk_phones_transfer_key_sends_the_call_to_a_colleagues_extension(
+    node, hotline, make_user
+):
+    from .phone import speak, tone
+    from .test_bridge import agent_with_phone
+    from .test_call import loud
+
+    first_phone = node.agent_phone(answer_after=0.2)
+    first = agent_with_phone(make_user, first_phone, "agent_refer1")
+    caller, session = into_queue(node, "13822220000")
+    until(lambda: Session.objects.get(pk=session.pk).state == "active")
+    node.phones.run(first_phone.acked.wait())
+    colleague_phone = node.agent_phone(answer_after=0.2)
+    colleague = make_user("agent", username="agent_refer2", display_name="话务员林涛")
+    services.sip_account_set(actor=colleague, extension="8002", password=PASSWORD)
+    assert (
+        node.phones.run(colleague_phone.register(node.address[1], "8002", PASSWORD)).status_code
+        == 200
+    )
+    contact.agent_sign_in(actor=colleague, ready=True)
+
+    # an unknown target: 202, then NOTIFY 404 — the call stays where it is
+    assert node.phones.run(first_phone.refer("sip:7777@127.0.0.1")).status_code == 202
+    notify = node.phones.run(first_phone.wait_for(lambda m: getattr(m, "method", "") == "NOTIFY"))
+    assert "SIP/2.0 404" in notify.text and notify.get_header("Event") == "refer"
+
+    # the colleague's extension: the first phone is told 200 and hung up, the next rings
+    assert node.phones.run(first_phone.refer("sip:8002@127.0.0.1")).status_code == 202
+    node.phones.run(first_phone.wait_for(lambda m: getattr(m, "method", "") == "BYE"))
+    invite = node.phones.run(
+        colleague_phone.wait_for(lambda m: getattr(m, "method", "") == "INVITE")
+    )
+    assert invite.get_header("X-Hotline-Session") == session.ref
+    until(lambda: Session.objects.get(pk=session.pk).agent_id == colleague.pk)
+    until(lambda: Session.objects.get(pk=session.pk).state == "active")
+    node.phones.run(colleague_phone.acked.wait())
+    since = len(caller.audio)
+    node.phones.run(speak(colleague_phone, tone(1000, 1.2), colleague_phone.payload_type))
+    node.phones.run(asyncio.sleep(0.3))
+    assert loud(caller.heard(since))
+    assert first.pk != colleague.pk
+    node.phones.run(caller.bye())
