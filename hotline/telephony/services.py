@@ -197,7 +197,7 @@ def callbacks_claim(*, node: str, limit: int = 5) -> list[OutboundCall]:
     """The waiting callbacks a media node takes on (each by one node only)."""
     with transaction.atomic():
         calls = list(
-            OutboundCall.objects.select_for_update(skip_locked=True)
+            OutboundCall.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(state=OutboundCall.State.REQUESTED)
             .select_related("session", "order", "platform")
             .order_by("created_at")[:limit]
