@@ -14,6 +14,7 @@ JSON values out — so it travels the same way either of two roads:
 What comes back is turned into the dataclasses below, the same on both roads.
 """
 
+import abc
 import asyncio
 import concurrent.futures
 import dataclasses
@@ -89,12 +90,14 @@ class CallbackJob:
     caller_id: str
 
 
-class PlatformLink:
+class PlatformLink(abc.ABC):
     """What a node asks; a road (``call``) is given by a subclass."""
 
+    @abc.abstractmethod
     async def call(self, name: str, /, **args):
-        raise NotImplementedError
+        """Ask ``node_calls.CALLS[name](**args)`` on the platform; its JSON answer."""
 
+    @abc.abstractmethod
     async def close(self) -> None:
         """Let go of what the road holds (a thread, a socket)."""
 
