@@ -22,6 +22,31 @@ from hotline.testing import SignedIn
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def with_phone(make_user, role, username, name, phone, *, signed_in=True):
+    """A person whose calls ring ``phone`` (signed in and ready, unless told otherwise)."""
+    person = make_user(role, username=username, display_name=name)
+    contact.agent_settings_update(actor=person, phone_uri=phone)
+    if signed_in:
+        contact.agent_sign_in(actor=person, ready=True)
+    return person
+
+
+def call_in_progress(org, agent, ref, number) -> Session:
+    """A voice call the agent is on now (no media node needed for the pages)."""
+    queue = contact.queue_create(actor=None, platform=org.sy, code="general", name="综合咨询")
+    return Session.objects.create(
+        ref=ref,
+        platform=org.sy,
+        channel="voice",
+        address=number,
+        state="active",
+        agent=agent,
+        queue=queue,
+        offered_at=timezone.now(),
+        answered_at=timezone.now(),
+    )
+
+
 def test_callback_tasks_and_the_floor_alarm_in_the_browser(
     browser, live_server, screenshot_dir, org, make_user
 ):
@@ -99,23 +124,16 @@ def test_callback_tasks_and_the_floor_alarm_in_the_browser(
 def test_the_floor_listens_in_and_the_desk_brings_in_110_in_the_browser(
     browser, live_server, screenshot_dir, org, make_user
 ):
-    agent = make_user("agent", username="agent_link", display_name="话务员宋雨")
-    contact.agent_settings_update(actor=agent, phone_uri="sip:8001@10.0.0.21:5060")
-    contact.agent_sign_in(actor=agent, ready=True)
-    leader = make_user("team_leader", username="leader_link", display_name="值班长周健")
-    contact.agent_settings_update(actor=leader, phone_uri="sip:8009@10.0.0.29:5060")
-    queue = contact.queue_create(actor=None, platform=org.sy, code="general", name="综合咨询")
-    Session.objects.create(
-        ref="SYV20261123021",
-        platform=org.sy,
-        channel="voice",
-        address="13966667777",
-        state="active",
-        agent=agent,
-        queue=queue,
-        offered_at=timezone.now(),
-        answered_at=timezone.now(),
+    agent = with_phone(make_user, "agent", "agent_link", "话务员宋雨", "sip:8001@10.0.0.21:5060")
+    leader = with_phone(
+        make_user,
+        "team_leader",
+        "leader_link",
+        "值班长周健",
+        "sip:8009@10.0.0.29:5060",
+        signed_in=False,
     )
+    call_in_progress(org, agent, "SYV20261123021", "13966667777")
 
     floor = SignedIn(browser, live_server.url, leader, screenshot_dir, prefix="voice-")
     floor.goto("/floor/")
@@ -262,24 +280,9 @@ def test_my_phone_page_in_the_browser(browser, live_server, screenshot_dir, org,
 def test_the_desk_consults_a_colleague_before_transferring_in_the_browser(
     browser, live_server, screenshot_dir, org, make_user
 ):
-    agent = make_user("agent", username="agent_consult", display_name="话务员宋雨")
-    contact.agent_settings_update(actor=agent, phone_uri="sip:8001@10.0.0.21:5060")
-    contact.agent_sign_in(actor=agent, ready=True)
-    colleague = make_user("agent", username="agent_consulted", display_name="话务员林涛")
-    contact.agent_settings_update(actor=colleague, phone_uri="sip:8002@10.0.0.22:5060")
-    contact.agent_sign_in(actor=colleague, ready=True)
-    queue = contact.queue_create(actor=None, platform=org.sy, code="general", name="综合咨询")
-    call = Session.objects.create(
-        ref="SYV20261123031",
-        platform=org.sy,
-        channel="voice",
-        address="13966660000",
-        state="active",
-        agent=agent,
-        queue=queue,
-        offered_at=timezone.now(),
-        answered_at=timezone.now(),
-    )
+    agent = with_phone(make_user, "agent", "agent_consult", "话务员宋雨", "sip:8001@10.0.0.21:5060")
+    with_phone(make_user, "agent", "agent_consulted", "话务员林涛", "sip:8002@10.0.0.22:5060")
+    call = call_in_progress(org, agent, "SYV20261123031", "13966660000")
     desk = SignedIn(browser, live_server.url, agent, screenshot_dir, prefix="voice-")
     desk.goto("/desk/")
     page = desk.page
